@@ -1,0 +1,15 @@
+/**
+ * Tokenizers that give the same token ids as llama.cpp for a GGUF model.
+ *
+ * <p>{@link linlens.tokenizer.Tokenizer#fromGguf} picks the algorithm from
+ * {@code tokenizer.ggml.model}; {@code "llama"} (SentencePiece BPE with scores, e.g. Gemma 3) is
+ * {@link linlens.tokenizer.SpmTokenizer}. Other kinds (such as {@code "gpt2"} byte-level BPE) are
+ * refused with a {@link linlens.format.ModelFormatException}; a new kind is one more
+ * {@code Tokenizer} implementation over the shared {@link linlens.tokenizer.Vocabulary} and
+ * special-token splitter, plus a case in the factory.
+ *
+ * <p>Known differences from llama.cpp: the LSTRIP/RSTRIP special-token attributes that llama.cpp
+ * sets for a few models by name are not applied; decoding shows control tokens by name and a
+ * literal U+2581 in the input decodes as a space (it is the same token).
+ */
+package linlens.tokenizer;
