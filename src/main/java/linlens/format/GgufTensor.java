@@ -8,12 +8,15 @@ import java.lang.foreign.MemorySegment;
  *
  * @param offset absolute byte offset of the data in {@code data}
  */
-public record GgufTensor(String name, long[] dims, GgmlType type, MemorySegment data, long offset, long byteSize) {
+public record GgufTensor(String name, long[] dims, GgmlType type, MemorySegment data, long offset, long byteSize)
+        implements StoredMatrix {
 
     /** Values per row (the contiguous dimension). */
+    @Override
     public int cols() { return Math.toIntExact(dims[0]); }
 
     /** Number of rows: the product of all dimensions but the first. */
+    @Override
     public int rows() {
         long r = 1;
         for (int i = 1; i < dims.length; i++) r *= dims[i];
@@ -30,16 +33,10 @@ public record GgufTensor(String name, long[] dims, GgmlType type, MemorySegment 
     public long rowBytes() { return type.bytesFor(dims[0]); }
 
     /** Dequantizes rows {@code [row0, row0+count)} into {@code dst} (row-major, {@link #cols()} per row). */
+    @Override
     public void rowsToFloat(int row0, int count, float[] dst, int dstOff) {
         long rb = rowBytes();
         Dequant.toFloat(type, data, offset + row0 * rb, dst, dstOff, count * cols());
-    }
-
-    /** Like {@link #rowsToFloat} but widened to double (the stored values are the float ones). */
-    public void rowsToDouble(int row0, int count, double[] dst, int dstOff, float[] scratch) {
-        int n = count * cols();
-        rowsToFloat(row0, count, scratch, 0);
-        for (int i = 0; i < n; i++) dst[dstOff + i] = scratch[i];
     }
 
     public String shape() {

@@ -1,0 +1,67 @@
+"""Shared helpers for the Linear Lens Python reference scripts (paths, provenance, hashing)."""
+import hashlib
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MODEL_PATH = Path(os.environ.get(
+    "LINLENS_GEMMA3_270M",
+    str(Path.home() / ".cache" / "linlens" / "models" / "gemma-3-270m.gguf")))
+MODEL_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
+FIXTURE_DIR = REPO_ROOT / "src" / "test" / "resources" / "reference" / "gemma-3-270m"
+
+
+def sha256_of(path, chunk=1 << 20):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(chunk)
+            if not b:
+                break
+            h.update(b)
+    return h.hexdigest()
+
+
+def check_model():
+    """Fail loudly if the model file is missing or is not the expected one."""
+    if not MODEL_PATH.exists():
+        sys.exit(f"model not found: {MODEL_PATH} (set LINLENS_GEMMA3_270M)")
+    got = sha256_of(MODEL_PATH)
+    if got != MODEL_SHA256:
+        sys.exit(f"model sha256 mismatch: {got} != {MODEL_SHA256}")
+    return got
+
+
+def versions():
+    """Versions of every tool that can touch a fixture."""
+    import importlib.metadata as md
+    out = {"python": platform.python_version()}
+    for pkg in ("numpy", "gguf", "llama-cpp-python", "torch"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def write_json(path, obj):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(obj, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+
+
+def load_llama(vocab_only=False, n_ctx=512):
+    from llama_cpp import Llama
+    return Llama(model_path=str(MODEL_PATH), vocab_only=vocab_only, n_ctx=n_ctx,
+                 n_batch=n_ctx, n_ubatch=n_ctx, n_threads=os.cpu_count(),
+                 n_gpu_layers=0, logits_all=False, verbose=False)
+
+
+def tokenize(llm, text):
+    """Token ids exactly as llama.cpp produces them: BOS added, special tokens parsed."""
+    return llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)

@@ -1,0 +1,96 @@
+package linlens.analysis;
+
+import linlens.blas.Arith;
+import linlens.blas.WeightGemm;
+import linlens.format.StoredMatrix;
+import linlens.model.Transformer;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reads vectors in the model's hidden space as tokens (METHOD.md section 4): a vector in output
+ * space is decoded by the unembedding (top logits of W_U·u); a vector in input space by the input
+ * embeddings (rows most cosine-similar to v). Many vectors share one tiled pass over the matrix.
+ */
+public final class TokenDecoder {
+    /** Vocabulary rows scored per GEMM. */
+    private static final int CHUNK = 8192;
+
+    public record Token(int id, String text, double score) {}
+
+    private final Transformer model;
+    private final WeightGemm<float[]> gemm = new WeightGemm<>(Arith.F32);
+    private float[] embeddingNorms;
+
+    public TokenDecoder(Transformer model) { this.model = model; }
+
+    /** Top tokens of W_U·u for each vector. */
+    public List<List<Token>> byUnembedding(double[][] vectors, int top) {
+        return topTokens(model.output(), vectors, top, null);
+    }
+
+    /** Input-embedding rows nearest to each vector by cosine similarity. */
+    public List<List<Token>> byEmbeddingCosine(double[][] vectors, int top) {
+        return topTokens(model.embedding(), vectors, top, embeddingNorms());
+    }
+
+    private float[] embeddingNorms() {
+        if (embeddingNorms != null) return embeddingNorms;
+        StoredMatrix e = model.embedding();
+        int d = e.cols();
+        float[] norms = new float[e.rows()], rows = new float[CHUNK * d];
+        for (int r0 = 0; r0 < e.rows(); r0 += CHUNK) {
+            int nr = Math.min(CHUNK, e.rows() - r0);
+            e.rowsToFloat(r0, nr, rows, 0);
+            for (int r = 0; r < nr; r++) {
+                double s = 0;
+                for (int j = 0; j < d; j++) s += (double) rows[r * d + j] * rows[r * d + j];
+                norms[r0 + r] = (float) Math.sqrt(s);
+            }
+        }
+        return embeddingNorms = norms;
+    }
+
+    private List<List<Token>> topTokens(StoredMatrix w, double[][] vectors, int top, float[] rowNorms) {
+        int m = vectors.length, d = w.cols(), vocab = w.rows();
+        List<List<Token>> out = new ArrayList<>();
+        if (m == 0) return out;
+        float[] x = new float[m * d];
+        double[] vnorm = new double[m];
+        for (int i = 0; i < m; i++) {
+            double s = 0;
+            for (int j = 0; j < d; j++) { x[i * d + j] = (float) vectors[i][j]; s += vectors[i][j] * vectors[i][j]; }
+            vnorm[i] = Math.sqrt(s);
+        }
+        int[][] bestId = new int[m][top];
+        double[][] best = new double[m][top];
+        for (double[] b : best) java.util.Arrays.fill(b, Double.NEGATIVE_INFINITY);
+        float[] scores = new float[m * CHUNK];
+        for (int r0 = 0; r0 < vocab; r0 += CHUNK) {
+            int nr = Math.min(CHUNK, vocab - r0);
+            gemm.xWt(x, 0, m, d, w, r0, r0 + nr, scores, 0, CHUNK, false);
+            for (int i = 0; i < m; i++)
+                for (int r = 0; r < nr; r++) {
+                    double sc = scores[i * CHUNK + r];
+                    if (rowNorms != null) sc = sc / (Math.max(rowNorms[r0 + r], 1e-30) * Math.max(vnorm[i], 1e-30));
+                    if (sc > best[i][top - 1]) insert(best[i], bestId[i], sc, r0 + r);
+                }
+        }
+        for (int i = 0; i < m; i++) {
+            List<Token> list = new ArrayList<>(top);
+            for (int k = 0; k < top && bestId[i][k] >= 0 && best[i][k] > Double.NEGATIVE_INFINITY; k++)
+                list.add(new Token(bestId[i][k], model.tokenizer().decode(bestId[i][k]), best[i][k]));
+            out.add(list);
+        }
+        return out;
+    }
+
+    /** Inserts (score, id) into descending arrays, dropping the last. */
+    private static void insert(double[] best, int[] ids, double score, int id) {
+        int k = best.length - 1;
+        while (k > 0 && best[k - 1] < score) { best[k] = best[k - 1]; ids[k] = ids[k - 1]; k--; }
+        best[k] = score;
+        ids[k] = id;
+    }
+}

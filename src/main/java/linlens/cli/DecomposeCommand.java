@@ -1,0 +1,116 @@
+package linlens.cli;
+
+import linlens.analysis.Decomposition;
+import linlens.linear.Precision;
+import linlens.model.InputException;
+import linlens.model.MlpPath;
+import linlens.model.Prompts;
+import linlens.model.Transformer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+@Command(name = "decompose", description = {
+        "Compute the detached Jacobian J_i of the last position's output embedding w.r.t. every input",
+        "embedding, check that y = Σ J_i x_i, and decode the leading singular vectors of each J_i."})
+public final class DecomposeCommand implements Callable<Integer> {
+    @Mixin CommonOptions common;
+    @Spec CommandSpec spec;
+
+    @Option(names = "--prompt", description = "Prompt text (default: \"${DEFAULT-VALUE}\").", defaultValue = CommonOptions.DEFAULT_PROMPT)
+    String prompt;
+
+    @Option(names = "--components", description = "Singular pairs decoded per position (default: ${DEFAULT-VALUE}).", defaultValue = "8")
+    int components;
+
+    @Option(names = "--top", description = "Tokens shown per singular vector (default: ${DEFAULT-VALUE}).", defaultValue = "8")
+    int top;
+
+    @Option(names = "--precision", description = "fp32 or fp64 (default: ${DEFAULT-VALUE}).", defaultValue = "fp32",
+            converter = PrecisionConverter.class)
+    Precision precision;
+
+    @Option(names = "--mlp-path", description = "Linear path of a gated MLP: up (freeze act(gate)) or gate (default: ${DEFAULT-VALUE}).",
+            defaultValue = "up", converter = MlpPathConverter.class)
+    MlpPath mlpPath;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Write the full result as JSON.")
+    Path json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (components < 1) throw new InputException("--components must be at least 1");
+        if (top < 1) throw new InputException("--top must be at least 1");
+        PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        long t0 = System.nanoTime();
+        Transformer m = common.load(err);
+        double loadMs = (System.nanoTime() - t0) / 1e6;
+        int[] ids = Prompts.encode(m, prompt);
+        common.progress(err, "decomposing " + ids.length + " tokens in " + precision.label() + "...");
+        var r = Decomposition.run(m, prompt, ids, new Decomposition.Options(precision, mlpPath, components, top), loadMs);
+        if (json != null) JsonOutput.write(json, r);
+        print(out, r, Math.min(components, 4), Math.min(top, 6));
+        if (json != null) out.println("JSON written to " + json);
+        return 0;
+    }
+
+    static void print(PrintWriter out, Decomposition.Result r, int shownComponents, int shownTokens) {
+        var mi = r.model();
+        out.printf("Model:        %s (%s), d=%d, %d layers, vocab %d%n", mi.family(), Path.of(mi.source()).getFileName(),
+                mi.hiddenSize(), mi.layers(), mi.vocabSize());
+        out.printf("Prompt:       %s (%d tokens)%n", Text.quote(r.prompt()), r.tokens().size());
+        StringBuilder toks = new StringBuilder();
+        for (var t : r.tokens()) toks.append(toks.isEmpty() ? "" : " | ").append(Text.quote(t.text()));
+        out.println("Tokens:       " + toks);
+        var p = r.prediction();
+        out.printf("Prediction:   %s p=%.4f (then", Text.quote(p.text()), p.probability());
+        for (int i = 1; i < p.top().size(); i++) out.printf(" %s %.4f", Text.quote(p.top().get(i).text()), p.top().get(i).probability());
+        out.println(")");
+        var rc = r.reconstruction();
+        out.printf("Reconstruction: |Σ J_i x_i - y| / |y| = %.3e  (%s, mlp path %s)%n", rc.relativeError(), rc.precision(), rc.mlpPath());
+        for (var s : r.svd()) {
+            out.printf("%nPosition %d %s  stable rank %.3f  σ:", s.position(), Text.quote(s.token()), s.stableRank());
+            for (int k = 0; k < Math.min(6, s.singularValues().length); k++) out.printf(" %.4g", s.singularValues()[k]);
+            out.println();
+            for (int k = 0; k < Math.min(shownComponents, s.components().size()); k++) {
+                var c = s.components().get(k);
+                out.printf("  %d  σ=%-9.4g u: %s%n     %9s   v: %s%n", k + 1, c.sigma(), join(c.uTokens(), shownTokens), "", join(c.vTokens(), shownTokens));
+            }
+        }
+        out.print("\nTimings (ms):");
+        r.timingsMs().forEach((k, v) -> out.printf(" %s %.0f", k, v));
+        out.println();
+    }
+
+    private static String join(java.util.List<String> toks, int n) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < Math.min(n, toks.size()); i++) b.append(i == 0 ? "" : " ").append(Text.quote(toks.get(i)));
+        return b.toString();
+    }
+
+    static final class PrecisionConverter implements picocli.CommandLine.ITypeConverter<Precision> {
+        public Precision convert(String v) {
+            return switch (v.toLowerCase()) {
+                case "fp32", "float32", "f32" -> Precision.FP32;
+                case "fp64", "float64", "f64" -> Precision.FP64;
+                default -> throw new picocli.CommandLine.TypeConversionException("expected fp32 or fp64, got '" + v + "'");
+            };
+        }
+    }
+
+    static final class MlpPathConverter implements picocli.CommandLine.ITypeConverter<MlpPath> {
+        public MlpPath convert(String v) {
+            return switch (v.toLowerCase()) {
+                case "up" -> MlpPath.UP;
+                case "gate" -> MlpPath.GATE;
+                default -> throw new picocli.CommandLine.TypeConversionException("expected up or gate, got '" + v + "'");
+            };
+        }
+    }
+}

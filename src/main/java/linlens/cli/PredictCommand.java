@@ -1,0 +1,37 @@
+package linlens.cli;
+
+import linlens.analysis.Decomposition;
+import linlens.model.ForwardPass;
+import linlens.model.Prompts;
+import linlens.model.Transformer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.util.concurrent.Callable;
+
+@Command(name = "predict", description = "Print the next-token distribution's top K for a prompt.")
+public final class PredictCommand implements Callable<Integer> {
+    @Mixin CommonOptions common;
+    @Spec CommandSpec spec;
+
+    @Option(names = "--prompt", description = "Prompt text (default: \"${DEFAULT-VALUE}\").", defaultValue = CommonOptions.DEFAULT_PROMPT)
+    String prompt;
+
+    @Option(names = "--top", description = "How many tokens to list (default: ${DEFAULT-VALUE}).", defaultValue = "10")
+    int top;
+
+    @Override
+    public Integer call() throws Exception {
+        if (top < 1) throw new linlens.model.InputException("--top must be at least 1");
+        var out = spec.commandLine().getOut();
+        Transformer m = common.load(spec.commandLine().getErr());
+        int[] ids = Prompts.encode(m, prompt);
+        var p = Decomposition.predict(m, new ForwardPass(m).run(ids), top);
+        out.printf("%d tokens; next-token top %d:%n", ids.length, top);
+        for (var c : p.top()) out.printf("  %8d  %-24s p=%.6f  logit=%.4f%n", c.tokenId(), Text.quote(c.text()), c.probability(), c.logit());
+        return 0;
+    }
+}

@@ -1,0 +1,20 @@
+package linlens.cli;
+
+/** Token text made visible in a terminal. */
+final class Text {
+    private Text() {}
+
+    static String quote(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '\n' -> b.append("\\n");
+                case '\t' -> b.append("\\t");
+                case '\r' -> b.append("\\r");
+                case '"' -> b.append("\\\"");
+                default -> { if (c < 0x20) b.append(String.format("\\x%02x", (int) c)); else b.append(c); }
+            }
+        }
+        return b.append('"').toString();
+    }
+}

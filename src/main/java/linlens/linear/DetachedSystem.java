@@ -1,0 +1,224 @@
+package linlens.linear;
+
+import linlens.blas.Arith;
+import linlens.blas.WeightGemm;
+import linlens.format.StoredMatrix;
+import linlens.model.ForwardTrace;
+import linlens.model.Frozen;
+import linlens.model.MlpPath;
+import linlens.model.ModelConfig;
+import linlens.model.Transformer;
+
+/**
+ * The exactly equivalent linear system of one prompt: with the factors in {@link Frozen} held
+ * fixed, the map from input embeddings x (n×d) to the output embedding y (d) is linear,
+ * y = Σ_i J_i x_i. This object applies it without forming J, in blocks of k vectors:
+ * {@link #jvp} (J·V, a forward sweep) and {@link #vjp} (Jᵀ·U, a reverse sweep), and
+ * materializes all J_i with {@link #jacobian}.
+ *
+ * <p>Batched state is laid out position-major, (n, k, width): rows of one position are
+ * contiguous, so a frozen norm is a per-position scaling of a block and every weight product
+ * is one GEMM over all n·k rows. Per-head quantities are head-major (heads, n, k, hd), so the
+ * frozen attention mixing A_h over positions is one GEMM per head.
+ *
+ * @param <A> float[] (fp32) or double[] (fp64)
+ */
+public final class DetachedSystem<A> {
+    private final Transformer model;
+    private final ModelConfig cfg;
+    private final Arith<A> ar;
+    private final WeightGemm<A> gemm;
+    private final MlpPath path;
+    private final int n, d, F, H, KV, hd, L;
+    private final A[] attnNorm, postAttnNorm, ffnNorm, postFfnNorm, mlpCoef;
+    private final A[][] probs;
+    private final A finalNorm;
+
+    @SuppressWarnings("unchecked")
+    public DetachedSystem(Transformer model, ForwardTrace trace, MlpPath path, Arith<A> ar) {
+        this.model = model;
+        this.cfg = model.config();
+        this.ar = ar;
+        this.gemm = new WeightGemm<>(ar);
+        this.path = path;
+        this.n = trace.n();
+        this.d = cfg.dim();
+        this.F = cfg.ffnDim();
+        this.H = cfg.heads();
+        this.KV = cfg.kvHeads();
+        this.hd = cfg.headDim();
+        this.L = cfg.layers();
+        Frozen fz = trace.frozen();
+        attnNorm = (A[]) new Object[L];
+        postAttnNorm = (A[]) new Object[L];
+        ffnNorm = (A[]) new Object[L];
+        postFfnNorm = (A[]) new Object[L];
+        mlpCoef = (A[]) new Object[L];
+        probs = (A[][]) new Object[L][];
+        for (int l = 0; l < L; l++) {
+            Frozen.Layer f = fz.layers()[l];
+            attnNorm[l] = conv(f.attnNorm());
+            postAttnNorm[l] = conv(f.postAttnNorm());
+            ffnNorm[l] = conv(f.ffnNorm());
+            postFfnNorm[l] = conv(f.postFfnNorm());
+            mlpCoef[l] = conv(f.mlpCoefficient(path));
+            probs[l] = (A[]) new Object[H];
+            for (int h = 0; h < H; h++) probs[l][h] = conv(f.probs()[h]);
+        }
+        finalNorm = conv(fz.finalNorm());
+    }
+
+    private A conv(double[] v) { return v == null ? null : ar.fromDoubles(v); }
+
+    public int positions() { return n; }
+    public int dim() { return d; }
+    public Arith<A> arith() { return ar; }
+    public MlpPath mlpPath() { return path; }
+
+    /** Scales each position's k rows of width {@code width} (positions p0..n-1) by s[p]. */
+    private void scalePositions(A x, int p0, int k, int width, A s) {
+        if (s == null) return;
+        for (int t = p0; t < n; t++) ar.scaleRows(x, t * k * width, k, width, s, t * width);
+    }
+
+    // ---------------------------------------------------------------- reverse sweep: Jᵀ·U
+
+    /**
+     * Jᵀ·U for k cotangents on y (U is k×d, row c = u_c). Returns G, (n, k, d) position-major:
+     * G[t][c] = u_cᵀ J_t, i.e. row c of J_t when U is the identity.
+     */
+    public A vjp(A u, int k) {
+        A g = ar.alloc(n * k * d);
+        int T = n - 1;
+        ar.copy(u, 0, g, T * k * d, k * d);
+        ar.scaleRows(g, T * k * d, k, d, finalNorm, T * d);
+        Workspace w = new Workspace(k);
+        int p0 = T;  // positions before p0 hold zero gradient (true above the last attention)
+        for (int l = L - 1; l >= 0; l--) {
+            backLayer(l, g, k, p0, w);
+            p0 = 0;
+        }
+        return g;
+    }
+
+    /** Gradient w.r.t. layer l's input from the gradient w.r.t. its output, in place in g. */
+    private void backLayer(int l, A g, int k, int p0, Workspace w) {
+        Transformer.Layer wt = model.layers()[l];
+        int rows = (n - p0) * k, off = p0 * k * d;
+        // MLP branch: h += post(down(c ⊙ path(pre(h))))
+        ar.copy(g, off, w.b, off, rows * d);
+        scalePositions(w.b, p0, k, d, postFfnNorm[l]);
+        gemm.xW(w.b, off, rows, d, wt.down(), 0, d, 0, F, w.z, p0 * k * F, F, false);
+        scalePositions(w.z, p0, k, F, mlpCoef[l]);
+        gemm.xW(w.z, p0 * k * F, rows, F, pathWeight(wt), 0, F, 0, d, w.b, off, d, false);
+        scalePositions(w.b, p0, k, d, ffnNorm[l]);
+        ar.add(g, off, w.b, off, rows * d);
+        // attention branch: h += post(W_O · mix_A(W_V · pre(h)))
+        ar.copy(g, off, w.b, off, rows * d);
+        scalePositions(w.b, p0, k, d, postAttnNorm[l]);
+        int headBlock = n * k * hd;
+        ar.zero(w.gv, 0, KV * headBlock);
+        for (int h = 0; h < H; h++) {
+            int ho = h * headBlock;
+            gemm.xW(w.b, off, rows, d, wt.wo(), 0, d, h * hd, (h + 1) * hd, w.go, ho + p0 * k * hd, hd, false);
+            int grp = h / (H / KV);
+            // G_v[s] += Σ_{t≥p0} A[t,s] G_o[t]
+            ar.gemm(true, false, n, k * hd, n - p0, probs[l][h], p0 * n, n, w.go, ho + p0 * k * hd, k * hd,
+                    true, w.gv, grp * headBlock, k * hd);
+        }
+        for (int grp = 0; grp < KV; grp++)
+            gemm.xW(w.gv, grp * headBlock, n * k, hd, wt.wv(), grp * hd, (grp + 1) * hd, 0, d, w.b, 0, d, grp > 0);
+        scalePositions(w.b, 0, k, d, attnNorm[l]);
+        ar.add(g, 0, w.b, 0, n * k * d);
+    }
+
+    private StoredMatrix pathWeight(Transformer.Layer wt) { return path == MlpPath.UP ? wt.up() : wt.gate(); }
+
+    // ---------------------------------------------------------------- forward sweep: J·V
+
+    /**
+     * J·V for k tangents: V is (n, k, d) position-major (V[t][c] = v_c at position t). Returns
+     * (k, d): row c = Σ_t J_t v_c[t].
+     */
+    public A jvp(A v, int k) {
+        A x = ar.alloc(n * k * d);
+        ar.copy(v, 0, x, 0, n * k * d);
+        Workspace w = new Workspace(k);
+        for (int l = 0; l < L; l++) forwardLayer(l, x, k, l == L - 1 ? n - 1 : 0, w);
+        A y = ar.alloc(k * d);
+        ar.copy(x, (n - 1) * k * d, y, 0, k * d);
+        ar.scaleRows(y, 0, k, d, finalNorm, (n - 1) * d);
+        return y;
+    }
+
+    /** One layer forward through the frozen system; outputs needed only at positions ≥ q0. */
+    private void forwardLayer(int l, A x, int k, int q0, Workspace w) {
+        Transformer.Layer wt = model.layers()[l];
+        int headBlock = n * k * hd, rows = (n - q0) * k, off = q0 * k * d;
+        ar.copy(x, 0, w.b, 0, n * k * d);
+        scalePositions(w.b, 0, k, d, attnNorm[l]);
+        for (int grp = 0; grp < KV; grp++)
+            gemm.xWt(w.b, 0, n * k, d, wt.wv(), grp * hd, (grp + 1) * hd, w.gv, grp * headBlock, hd, false);
+        for (int h = 0; h < H; h++) {
+            int grp = h / (H / KV);
+            ar.gemm(false, false, n - q0, k * hd, n, probs[l][h], q0 * n, n, w.gv, grp * headBlock, k * hd,
+                    false, w.go, h * headBlock + q0 * k * hd, k * hd);
+            gemm.xWt(w.go, h * headBlock + q0 * k * hd, rows, hd, wt.wo(), 0, d, h * hd, (h + 1) * hd,
+                    w.b, off, d, h > 0);
+        }
+        scalePositions(w.b, q0, k, d, postAttnNorm[l]);
+        ar.add(x, off, w.b, off, rows * d);
+        ar.copy(x, off, w.b, off, rows * d);
+        scalePositions(w.b, q0, k, d, ffnNorm[l]);
+        gemm.xWt(w.b, off, rows, d, pathWeight(wt), 0, F, w.z, q0 * k * F, F, false);
+        scalePositions(w.z, q0, k, F, mlpCoef[l]);
+        gemm.xWt(w.z, q0 * k * F, rows, F, wt.down(), 0, d, w.b, off, d, false);
+        scalePositions(w.b, q0, k, d, postFfnNorm[l]);
+        ar.add(x, off, w.b, off, rows * d);
+    }
+
+    // ---------------------------------------------------------------- materialized J
+
+    /**
+     * All J_i, (n, d, d): J[t] is the d×d Jacobian of y w.r.t. x_t (row = output feature).
+     * Computed as Jᵀ·I by reverse sweeps over blocks of output features sized to {@code budgetBytes}
+     * of work memory.
+     */
+    public A jacobian(long budgetBytes) {
+        long total = (long) n * d * d;
+        if (total > Integer.MAX_VALUE)
+            throw new IllegalArgumentException("the full Jacobian (" + n + "×" + d + "×" + d
+                    + ") is too large to materialize; use the matrix-free decomposition");
+        A jac = ar.alloc((int) total);
+        int bytes = ar == Arith.F32 ? 4 : 8;
+        long perCotangent = (long) n * (2L * d + F + (long) (H + KV) * hd) * bytes;
+        int block = (int) Math.max(1, Math.min(d, budgetBytes / perCotangent));
+        for (int c0 = 0; c0 < d; c0 += block) {
+            int k = Math.min(block, d - c0);
+            A u = ar.alloc(k * d);
+            for (int c = 0; c < k; c++) ar.set(u, c * d + c0 + c, 1.0);
+            A g = vjp(u, k);
+            for (int t = 0; t < n; t++) ar.copy(g, t * k * d, jac, t * d * d + c0 * d, k * d);
+        }
+        return jac;
+    }
+
+    /** Σ_t J_t x_t from a materialized J (n, d, d) and inputs x (n×d), as a GEMV per position. */
+    public A apply(A jac, A x) {
+        A y = ar.alloc(d);
+        for (int t = 0; t < n; t++) ar.gemm(false, true, 1, d, d, x, t * d, d, jac, t * d * d, d, t > 0, y, 0, d);
+        return y;
+    }
+
+    /** Buffers of one sweep with k vectors. */
+    private final class Workspace {
+        final A b, z, go, gv;
+
+        Workspace(int k) {
+            b = ar.alloc(n * k * d);
+            z = ar.alloc(n * k * F);
+            go = ar.alloc(H * n * k * hd);
+            gv = ar.alloc(KV * n * k * hd);
+        }
+    }
+}

