@@ -47,6 +47,7 @@ public final class DecomposeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (components < 1) throw new InputException("--components must be at least 1");
         if (top < 1) throw new InputException("--top must be at least 1");
+        JsonOutput.checkWritable(json);
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         long t0 = System.nanoTime();
         Transformer m = common.load(err);

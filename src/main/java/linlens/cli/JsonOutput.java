@@ -15,10 +15,19 @@ public final class JsonOutput {
 
     private JsonOutput() {}
 
+    /** Fails early, before any long computation, when {@code target} cannot be written. */
+    public static void checkWritable(Path target) {
+        if (target == null) return;
+        Path dir = target.toAbsolutePath().getParent();
+        if (dir == null || !Files.isDirectory(dir)) throw new InputException("cannot write " + target + ": no such directory " + dir);
+        if (Files.isDirectory(target)) throw new InputException("cannot write " + target + ": it is a directory");
+        if (!Files.isWritable(dir)) throw new InputException("cannot write " + target + ": directory " + dir + " is not writable");
+    }
+
     public static void write(Path target, Object value) throws IOException {
+        checkWritable(target);
         Path abs = target.toAbsolutePath();
         Path dir = abs.getParent();
-        if (dir == null || !Files.isDirectory(dir)) throw new InputException("cannot write " + target + ": no such directory " + dir);
         Path tmp = Files.createTempFile(dir, "." + abs.getFileName(), ".tmp");
         try {
             MAPPER.writeValue(tmp.toFile(), value);

@@ -47,8 +47,8 @@ public final class GgufFile implements AutoCloseable {
             this.data = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
         }
         try {
+            if (data.byteSize() >= 4 && u32() != MAGIC) throw bad("not a GGUF file (bad magic)");
             if (data.byteSize() < 24) throw bad("file too short for a GGUF header (" + data.byteSize() + " bytes)");
-            if (u32() != MAGIC) throw bad("not a GGUF file (bad magic)");
             version = u32();
             if (version < 2 || version > 3) throw bad("unsupported GGUF version " + version);
             long nTensors = u64(), nKv = u64();
@@ -123,7 +123,8 @@ public final class GgufFile implements AutoCloseable {
 
     private String string() {
         long len = u64();
-        if (len < 0 || len > Integer.MAX_VALUE || pos + len > data.byteSize()) throw bad("bad string length " + len);
+        if (len < 0 || len > Integer.MAX_VALUE || pos + len > data.byteSize())
+            throw bad("truncated or corrupt header (string of " + len + " bytes at offset " + pos + ")");
         byte[] b = data.asSlice(pos, len).toArray(ValueLayout.JAVA_BYTE);
         pos += len;
         return new String(b, StandardCharsets.UTF_8);
@@ -151,7 +152,8 @@ public final class GgufFile implements AutoCloseable {
     private Object array() {
         int et = u32();
         long n = u64();
-        if (n < 0 || n > data.byteSize() - pos) throw bad("bad metadata array length " + n);
+        if (n < 0 || n > data.byteSize() - pos)
+            throw bad("truncated or corrupt header (array of " + n + " values at offset " + pos + ")");
         int len = (int) n;
         switch (et) {
             case 8 -> { String[] a = new String[len]; for (int i = 0; i < len; i++) a[i] = string(); return a; }

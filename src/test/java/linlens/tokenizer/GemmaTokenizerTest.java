@@ -1,5 +1,8 @@
 package linlens.tokenizer;
 
+import linlens.testing.TestModels;
+import linlens.testing.TinyGguf;
+
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
@@ -16,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class GemmaTokenizerTest {
     private static final int BOS = 2, EOS = 1;
 
-    private static int[] encode(String text) { return TestModel.tokenizer().encode(text); }
+    private static int[] encode(String text) { return TestModels.tokenizer().encode(text); }
 
     private static int[] withoutBos(int[] ids) {
         assertEquals(BOS, ids[0]);
@@ -25,7 +28,7 @@ class GemmaTokenizerTest {
 
     @Test
     void metadata() {
-        Tokenizer t = TestModel.tokenizer();
+        Tokenizer t = TestModels.tokenizer();
         assertEquals(262144, t.vocabSize());
         assertEquals(BOS, t.bos());
         assertEquals(EOS, t.eos());
@@ -35,8 +38,8 @@ class GemmaTokenizerTest {
     @Test
     void emptyTextIsJustBos() {
         assertArrayEquals(new int[]{BOS}, encode(""));
-        assertArrayEquals(new int[0], TestModel.tokenizer().encode("", false, true));
-        assertEquals("", TestModel.tokenizer().decode(new int[0]));
+        assertArrayEquals(new int[0], TestModels.tokenizer().encode("", false, true));
+        assertEquals("", TestModels.tokenizer().decode(new int[0]));
     }
 
     @Test
@@ -63,11 +66,11 @@ class GemmaTokenizerTest {
     void byteFallbackForCharactersOutsideTheVocabulary() {
         // U+13000 EGYPTIAN HIEROGLYPH A001 is not a piece: its UTF-8 bytes F0 93 80 80 become <0xNN> tokens
         int[] ids = withoutBos(encode("\uD80C\uDC00"));
-        Vocabulary v = TestModel.tokenizer().vocabulary();
+        Vocabulary v = TestModels.tokenizer().vocabulary();
         assertArrayEquals(new String[]{"<0xF0>", "<0x93>", "<0x80>", "<0x80>"},
                 Arrays.stream(ids).mapToObj(v::piece).toArray(String[]::new));
         assertArrayEquals(new int[]{478, 385, 366, 366}, ids);
-        assertEquals("\uD80C\uDC00", TestModel.tokenizer().decode(ids));
+        assertEquals("\uD80C\uDC00", TestModels.tokenizer().decode(ids));
         assertArrayEquals(new int[]{BOS, 238, 249732, 251541}, encode("\u0000\u0001\u007f"));
     }
 
@@ -84,7 +87,7 @@ class GemmaTokenizerTest {
 
     @Test
     void controlTokensAreTextWithoutParseSpecial() {
-        Tokenizer t = TestModel.tokenizer();
+        Tokenizer t = TestModels.tokenizer();
         int[] ids = t.encode("<start_of_turn>user\n", true, false);
         assertFalse(Arrays.stream(ids).anyMatch(i -> i == 105), Arrays.toString(ids));
         assertEquals(107, ids[ids.length - 1]); // "\n" is user-defined: still matched
@@ -93,7 +96,7 @@ class GemmaTokenizerTest {
 
     @Test
     void decodeForDisplay() {
-        Tokenizer t = TestModel.tokenizer();
+        Tokenizer t = TestModels.tokenizer();
         assertEquals("<bos>", t.decode(BOS));
         assertEquals("<start_of_turn>", t.decode(105));
         assertEquals("\n", t.decode(107));
@@ -106,7 +109,7 @@ class GemmaTokenizerTest {
 
     @Test
     void roundTripsVariedText() {
-        Tokenizer t = TestModel.tokenizer();
+        Tokenizer t = TestModels.tokenizer();
         String[] texts = {"naïve café – “quotes” — 日本語のテキスト 😀🎉 👩‍👩‍👧", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 math 𝛼𝛽", "ﷺ ꧅ 𓀀 𐍈",
                 "   leading and trailing   ", "\t\tindent\n\t", "Привет, мир!", "\u200b\u200d\ufeff zero width",
                 "<start_of_turn>user\nHi<end_of_turn>\n"};
@@ -115,7 +118,7 @@ class GemmaTokenizerTest {
 
     @Test
     void encodeSpeedOnLongText() {
-        Tokenizer t = TestModel.tokenizer();
+        Tokenizer t = TestModels.tokenizer();
         String[] sentences = {
                 "The quick brown fox jumps over the lazy dog. ",
                 "Equivalent linear mappings of large language models reveal low-dimensional structure.\n",

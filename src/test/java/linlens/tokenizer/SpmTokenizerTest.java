@@ -1,5 +1,8 @@
 package linlens.tokenizer;
 
+import linlens.testing.TestModels;
+import linlens.testing.TinyGguf;
+
 import linlens.format.GgufFile;
 import linlens.format.ModelFormatException;
 import org.junit.jupiter.api.Test;

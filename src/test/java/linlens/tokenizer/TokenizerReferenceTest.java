@@ -1,5 +1,8 @@
 package linlens.tokenizer;
 
+import linlens.testing.TestModels;
+import linlens.testing.TinyGguf;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.DynamicTest;
@@ -62,15 +65,15 @@ class TokenizerReferenceTest {
     @Test
     void fixtureWasMadeFromThisModelFile() throws IOException, NoSuchAlgorithmException {
         String expected = fixture().get("model_sha256").asText();
-        assertEquals(TestModel.SHA256, expected, "fixture is for another model file");
-        TestModel.open().close(); // fails clearly if the model is missing
+        assertEquals(TestModels.SHA256, expected, "fixture is for another model file");
+        TestModels.open().close(); // fails clearly if the model is missing
         MessageDigest md = MessageDigest.getInstance("SHA-256");
-        try (InputStream in = Files.newInputStream(TestModel.PATH)) {
+        try (InputStream in = Files.newInputStream(TestModels.gemmaPath())) {
             byte[] buf = new byte[1 << 20];
             for (int n; (n = in.read(buf)) > 0; ) md.update(buf, 0, n);
         }
         assertEquals(expected, HexFormat.of().formatHex(md.digest()),
-                TestModel.PATH + " is not the model file the reference fixture was made from");
+                TestModels.gemmaPath() + " is not the model file the reference fixture was made from");
     }
 
     @TestFactory
@@ -78,7 +81,7 @@ class TokenizerReferenceTest {
         List<DynamicTest> tests = new ArrayList<>();
         for (Case c : cases()) {
             tests.add(DynamicTest.dynamicTest(label(c), () -> {
-                int[] got = TestModel.tokenizer().encode(c.text());
+                int[] got = TestModels.tokenizer().encode(c.text());
                 assertArrayEquals(c.ids(), got, () -> "ids differ from llama.cpp for " + JSON.valueToTree(c.text())
                         + "\n  llama.cpp: " + Arrays.toString(c.ids()) + "\n  ours:      " + Arrays.toString(got));
             }));
@@ -91,7 +94,7 @@ class TokenizerReferenceTest {
         List<DynamicTest> tests = new ArrayList<>();
         for (Case c : cases()) {
             tests.add(DynamicTest.dynamicTest(label(c), () -> {
-                Tokenizer t = TestModel.tokenizer();
+                Tokenizer t = TestModels.tokenizer();
                 int[] ids = t.encode(c.text());
                 assertEquals(t.bos(), ids[0]);
                 String back = t.decode(Arrays.copyOfRange(ids, 1, ids.length));

@@ -1,0 +1,123 @@
+package linlens.cli;
+
+import linlens.testing.TestModels;
+import linlens.testing.TinyGguf;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Bad input: one line on stderr naming the problem, exit code 2, no stack trace unless --verbose. */
+class CliErrorsTest {
+    @TempDir Path dir;
+
+    record Run(int code, String out, String err) {}
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = Main.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    static void assertBadInput(Run r, String expected) {
+        assertEquals(2, r.code(), "exit code; stderr: " + r.err());
+        assertEquals(1, r.err().strip().lines().count(), "one line expected, got: " + r.err());
+        assertTrue(r.err().startsWith("linlens: "), r.err());
+        assertTrue(r.err().contains(expected), "expected '" + expected + "' in: " + r.err());
+        assertFalse(r.err().contains("\tat "), "no stack trace without --verbose");
+    }
+
+    @Test
+    void missingModelFile() {
+        assertBadInput(run("decompose", "--model", dir.resolve("missing.gguf").toString()), "not found");
+    }
+
+    @Test
+    void unknownModelName() {
+        assertBadInput(run("predict", "--model", "no-such-model"), "unknown model 'no-such-model'");
+    }
+
+    @Test
+    void notAGguf() throws IOException {
+        Path p = Files.writeString(dir.resolve("readme.gguf"), "hello, I am not a model");
+        assertBadInput(run("decompose", "--model", p.toString()), "not a GGUF file");
+    }
+
+    @Test
+    void truncatedModel() throws IOException {
+        Path p = dir.resolve("cut.gguf");
+        try (InputStream in = Files.newInputStream(TestModels.gemmaPath())) {
+            Files.write(p, in.readNBytes(100_000_000));
+        }
+        assertBadInput(run("decompose", "--model", p.toString()), "truncated");
+    }
+
+    @Test
+    void unsupportedArchitecture() throws IOException {
+        Path p = new TinyGguf().put("general.architecture", "mamba").write(dir.resolve("mamba.gguf"));
+        assertBadInput(run("decompose", "--model", p.toString()), "unsupported architecture 'mamba'");
+    }
+
+    @Test
+    void unknownTensorType() throws IOException {
+        Path p = new TinyGguf().put("general.architecture", "gemma3")
+                .tensor("token_embd.weight", new long[]{64, 4}, 77, new byte[512]).write(dir.resolve("q.gguf"));
+        assertBadInput(run("decompose", "--model", p.toString()), "unknown tensor type 77");
+    }
+
+    @Test
+    void tensorOutOfBounds() throws IOException {
+        Path p = new TinyGguf().put("general.architecture", "gemma3")
+                .tensorAt("token_embd.weight", new long[]{640, 1000}, 0, 0).write(dir.resolve("oob.gguf"));
+        assertBadInput(run("decompose", "--model", p.toString()), "lies outside the file");
+    }
+
+    @Test
+    void emptyPrompt() {
+        assertBadInput(run("decompose", "--model", TestModels.gemmaPath().toString(), "--prompt", ""), "empty prompt");
+    }
+
+    @Test
+    void promptLongerThanContext() {
+        String prompt = " the".repeat(33_000);
+        assertBadInput(run("predict", "--model", TestModels.gemmaPath().toString(), "--prompt", prompt),
+                "prompt too long: 33001 tokens, the model's context is 32768");
+    }
+
+    @Test
+    void unknownFlag() {
+        assertBadInput(run("decompose", "--frobnicate"), "Unknown option: '--frobnicate'");
+    }
+
+    @Test
+    void badPrecision() {
+        assertBadInput(run("decompose", "--precision", "fp16"), "expected fp32 or fp64");
+    }
+
+    @Test
+    void badComponentCount() {
+        assertBadInput(run("decompose", "--model", TestModels.gemmaPath().toString(), "--components", "0"), "--components");
+    }
+
+    @Test
+    void unwritableJsonTargetLeavesNothing() {
+        Path target = dir.resolve("no/such/dir/out.json");
+        assertBadInput(run("decompose", "--model", TestModels.gemmaPath().toString(), "--prompt", "Hi",
+                "--components", "1", "--json", target.toString()), "no such directory");
+        assertFalse(Files.exists(target));
+    }
+
+    @Test
+    void verboseShowsTheStackTrace() {
+        Run r = run("decompose", "--verbose", "--model", dir.resolve("missing.gguf").toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("\tat "), r.err());
+    }
+}
