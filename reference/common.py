@@ -47,11 +47,14 @@ def versions():
     return out
 
 
-def write_json(path, obj):
+def write_json(path, obj, compact=False):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
-        json.dump(obj, f, ensure_ascii=False, indent=1)
+        if compact:
+            json.dump(obj, f, ensure_ascii=False, separators=(",", ":"))
+        else:
+            json.dump(obj, f, ensure_ascii=False, indent=1)
         f.write("\n")
 
 

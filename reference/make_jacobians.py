@@ -64,7 +64,7 @@ def main():
         save(out / "rows.npy", rows, np.int64)
         save(out / "J_rows.npy", np.transpose(Jn[rows], (1, 0, 2)), np.float64)       # (n, 48, d)
         save(out / "J_last.npy", Jn[:, n - 1, :], np.float32)                         # (d, d)
-        save(out / "Jnl_rows.npy", np.transpose(Jnln[rows], (1, 0, 2)), np.float64)  # (n, 48, d)
+        save(out / "Jnl_rows.npy", np.transpose(Jnln[rows], (1, 0, 2)), np.float32)  # (n, 48, d); float32 keeps the fixtures small
         write_json(out / "meta.json", {
             "tool": f"reference/gemma3_torch.py (torch {vers.get('torch')}, gguf {vers.get('gguf')}, "
                     f"tokens by llama-cpp-python {vers.get('llama-cpp-python')})",
@@ -91,7 +91,7 @@ def main():
                 "rows.npy": "int64 (48): output-row indices of J used below",
                 "J_rows.npy": "float64 (n, 48, d): J_rows[i] = J_i[rows, :], detached Jacobian",
                 "J_last.npy": "float32 (d, d): J_{n-1}, detached Jacobian of the last position",
-                "Jnl_rows.npy": "float64 (n, 48, d): rows of the ordinary (non-detached) Jacobian",
+                "Jnl_rows.npy": "float32 (n, 48, d): rows of the ordinary (non-detached) Jacobian",
             },
         })
     print(f"wrote {FIXTURE_DIR / 'jacobian'}")

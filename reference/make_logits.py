@@ -158,7 +158,7 @@ def main():
         "cases": cases,
     }
     path = FIXTURE_DIR / "logits.json"
-    write_json(path, out)
+    write_json(path, out, compact=True)
     print("overall max abs diff:", worst)
     print(f"wrote {path}")
 
