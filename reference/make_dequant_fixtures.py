@@ -70,14 +70,16 @@ def quant_blocks(qtype, rng):
     rnd = rng.integers(0, 256, size=(8, type_size), dtype=np.uint8)
     set_halves(rnd, qtype, random_halves(rng, 8 * len(HALF_FIELDS[qtype])))
     parts.append(rnd)
-    # Edge cases: all quant bits set / clear, with extreme scales (max f16, smallest subnormal, -0).
-    edge = np.zeros((4, type_size), dtype=np.uint8)
+    # Edge cases: all quant bits set / clear, with extreme scales (max f16, smallest subnormal, -0),
+    # and a negative scale on zero quants (the sign of zero shows the order of operations).
+    edge = np.zeros((5, type_size), dtype=np.uint8)
     edge[0] = edge[1] = 0xFF
     edge[3] = 0xAA
     set_halves(edge[0:1], qtype, [65504.0, -65504.0])
     set_halves(edge[1:2], qtype, [-1.0, 0.5])
     set_halves(edge[2:3], qtype, [2.0 ** -24, -2.0 ** -14])
     set_halves(edge[3:4], qtype, [-0.0, 1.0])
+    set_halves(edge[4:5], qtype, [-1.0, 0.0])
     parts.append(edge)
     blocks = np.concatenate(parts)
     return blocks.tobytes(), dequantize(blocks, qtype).reshape(-1).astype(np.float32)
