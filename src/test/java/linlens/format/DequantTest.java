@@ -29,7 +29,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * gemma-3-270m model.
  */
 class DequantTest {
-    static final Path MODEL = Path.of(System.getProperty("user.home"), ".cache/linlens/models/gemma-3-270m.gguf");
+    static final Path MODEL = linlens.testing.TestModels.GEMMA3_270M;
 
     record Fixture(GgmlType type, byte[] raw, float[] expected) {}
 
