@@ -45,4 +45,15 @@ public final class Svd {
             }
         return new Spectrum(position, s, us, vs);
     }
+
+    /**
+     * SVD of the tokens-combined map [J_0 … J_{n-1}] (d × n·d) from a materialized (n, d, d) J;
+     * right singular vectors have n·d entries, position t's block at [t·d, (t+1)·d).
+     */
+    public static <A> Spectrum combined(Arith<A> ar, A jac, int n, int d, int keep, double[] y) {
+        A wide = ar.alloc(n * d * d);
+        for (int t = 0; t < n; t++)
+            for (int r = 0; r < d; r++) ar.copy(jac, t * d * d + r * d, wide, r * n * d + t * d, d);
+        return of(ar, wide, 0, d, n * d, keep, y, -1);
+    }
 }

@@ -88,31 +88,49 @@ public final class DetachedSystem<A> {
      * G[t][c] = u_cᵀ J_t, i.e. row c of J_t when U is the identity.
      */
     public A vjp(A u, int k) {
+        A top = ar.alloc(k * d);
+        ar.copy(u, 0, top, 0, k * d);
+        ar.scaleRows(top, 0, k, d, finalNorm, (n - 1) * d);
+        return vjpFromSite(L - 1, Site.LAYER, top, k, 0, null);
+    }
+
+    /** Sees the gradient at the residual stream entering a layer, (n, k, d), during a reverse sweep. */
+    public interface LayerInputVisitor<A> {
+        void visit(int layer, A gradient);
+    }
+
+    /**
+     * Jᵀ·U for outputs read at a site of layer {@code layer}, at the last position: row c of U
+     * (k×d) is a cotangent on that site's vector (apply any frozen output norm first). Sweeps
+     * back to the residual stream entering layer {@code toLayer} (≤ layer) and returns the
+     * gradient there, (n, k, d). {@code visitor} (may be null) sees the gradient entering each
+     * layer from {@code layer} down to {@code toLayer}: the layer-wise Jacobian is the first
+     * visit, the cumulative one the last when toLayer = 0.
+     */
+    public A vjpFromSite(int layer, Site site, A u, int k, int toLayer, LayerInputVisitor<A> visitor) {
+        if (layer < 0 || layer >= L || toLayer < 0 || toLayer > layer)
+            throw new IllegalArgumentException("bad layer range " + toLayer + ".." + layer + " of " + L);
         A g = ar.alloc(n * k * d);
         int T = n - 1;
         ar.copy(u, 0, g, T * k * d, k * d);
-        ar.scaleRows(g, T * k * d, k, d, finalNorm, T * d);
         Workspace w = new Workspace(k);
-        int p0 = T;  // positions before p0 hold zero gradient (true above the last attention)
-        for (int l = L - 1; l >= 0; l--) {
-            backLayer(l, g, k, p0, w);
+        int p0 = T;  // positions before p0 hold zero gradient (true above the first attention crossed)
+        for (int l = layer; l >= toLayer; l--) {
+            backLayer(l, g, k, p0, w, l == layer ? site : Site.LAYER);
             p0 = 0;
+            if (visitor != null) visitor.visit(l, g);
         }
         return g;
     }
 
-    /** Gradient w.r.t. layer l's input from the gradient w.r.t. its output, in place in g. */
-    private void backLayer(int l, A g, int k, int p0, Workspace w) {
+    /**
+     * Gradient w.r.t. layer l's input, in place in g, from the gradient on the layer's output
+     * ({@code from} = LAYER), on its MLP branch output (MLP) or on its attention branch output (ATTN).
+     */
+    private void backLayer(int l, A g, int k, int p0, Workspace w, Site from) {
         Transformer.Layer wt = model.layers()[l];
         int rows = (n - p0) * k, off = p0 * k * d;
-        // MLP branch: h += post(down(c ⊙ path(pre(h))))
-        ar.copy(g, off, w.b, off, rows * d);
-        scalePositions(w.b, p0, k, d, postFfnNorm[l]);
-        gemm.xW(w.b, off, rows, d, wt.down(), 0, d, 0, F, w.z, p0 * k * F, F, false);
-        scalePositions(w.z, p0, k, F, mlpCoef[l]);
-        gemm.xW(w.z, p0 * k * F, rows, F, pathWeight(wt), 0, F, 0, d, w.b, off, d, false);
-        scalePositions(w.b, p0, k, d, ffnNorm[l]);
-        ar.add(g, off, w.b, off, rows * d);
+        if (from != Site.ATTN) backMlp(l, wt, g, k, p0, w, from == Site.LAYER);
         // attention branch: h += post(W_O · mix_A(W_V · pre(h)))
         ar.copy(g, off, w.b, off, rows * d);
         scalePositions(w.b, p0, k, d, postAttnNorm[l]);
@@ -129,7 +147,21 @@ public final class DetachedSystem<A> {
         for (int grp = 0; grp < KV; grp++)
             gemm.xW(w.gv, grp * headBlock, n * k, hd, wt.wv(), grp * hd, (grp + 1) * hd, 0, d, w.b, 0, d, grp > 0);
         scalePositions(w.b, 0, k, d, attnNorm[l]);
-        ar.add(g, 0, w.b, 0, n * k * d);
+        if (from == Site.ATTN) ar.copy(w.b, 0, g, 0, n * k * d);  // no residual path from the branch output
+        else ar.add(g, 0, w.b, 0, n * k * d);
+    }
+
+    /** MLP branch backward: g ← g + branchᵀ(g) (residual) or g ← branchᵀ(g) (starting at the MLP output). */
+    private void backMlp(int l, Transformer.Layer wt, A g, int k, int p0, Workspace w, boolean residual) {
+        int rows = (n - p0) * k, off = p0 * k * d;
+        ar.copy(g, off, w.b, off, rows * d);
+        scalePositions(w.b, p0, k, d, postFfnNorm[l]);
+        gemm.xW(w.b, off, rows, d, wt.down(), 0, d, 0, F, w.z, p0 * k * F, F, false);
+        scalePositions(w.z, p0, k, F, mlpCoef[l]);
+        gemm.xW(w.z, p0 * k * F, rows, F, pathWeight(wt), 0, F, 0, d, w.b, off, d, false);
+        scalePositions(w.b, p0, k, d, ffnNorm[l]);
+        if (residual) ar.add(g, off, w.b, off, rows * d);
+        else ar.copy(w.b, off, g, off, rows * d);
     }
 
     private StoredMatrix pathWeight(Transformer.Layer wt) { return path == MlpPath.UP ? wt.up() : wt.gate(); }
@@ -185,22 +217,42 @@ public final class DetachedSystem<A> {
      * of work memory.
      */
     public A jacobian(long budgetBytes) {
+        A scale = ar.alloc(d);
+        ar.copy(finalNorm, (n - 1) * d, scale, 0, d);
+        return siteJacobians(L - 1, Site.LAYER, scale, false, budgetBytes).cumulative();
+    }
+
+    /** Jacobians of one output w.r.t. the input of its layer (layer-wise) and w.r.t. the embeddings (cumulative). */
+    public record SiteJacobians<A>(A layerwise, A cumulative) {}
+
+    /**
+     * Materializes the Jacobians, each (n, d, d), of the output {@code outScale ⊙ site(layer)[T]}
+     * (outScale: the frozen output norm's d scales at the last position) w.r.t. the residual
+     * stream entering {@code layer} (if {@code withLayerwise}) and w.r.t. the input embeddings.
+     */
+    public SiteJacobians<A> siteJacobians(int layer, Site site, A outScale, boolean withLayerwise, long budgetBytes) {
         long total = (long) n * d * d;
         if (total > Integer.MAX_VALUE)
             throw new IllegalArgumentException("the full Jacobian (" + n + "×" + d + "×" + d
                     + ") is too large to materialize; use the matrix-free decomposition");
-        A jac = ar.alloc((int) total);
+        A cum = ar.alloc((int) total), lw = withLayerwise ? ar.alloc((int) total) : null;
         int bytes = ar == Arith.F32 ? 4 : 8;
         long perCotangent = (long) n * (2L * d + F + (long) (H + KV) * hd) * bytes;
         int block = (int) Math.max(1, Math.min(d, budgetBytes / perCotangent));
         for (int c0 = 0; c0 < d; c0 += block) {
-            int k = Math.min(block, d - c0);
+            int k = Math.min(block, d - c0), first = c0;
             A u = ar.alloc(k * d);
-            for (int c = 0; c < k; c++) ar.set(u, c * d + c0 + c, 1.0);
-            A g = vjp(u, k);
-            for (int t = 0; t < n; t++) ar.copy(g, t * k * d, jac, t * d * d + c0 * d, k * d);
+            for (int c = 0; c < k; c++) ar.set(u, c * d + c0 + c, ar.get(outScale, c0 + c));
+            A g = vjpFromSite(layer, site, u, k, 0, withLayerwise
+                    ? (l, grad) -> { if (l == layer) scatter(grad, k, first, lw); } : null);
+            scatter(g, k, first, cum);
         }
-        return jac;
+        return new SiteJacobians<>(lw, cum);
+    }
+
+    /** Copies a sweep's (n, k, d) gradient into rows c0..c0+k of each J_t in (n, d, d). */
+    private void scatter(A g, int k, int c0, A jac) {
+        for (int t = 0; t < n; t++) ar.copy(g, t * k * d, jac, t * d * d + c0 * d, k * d);
     }
 
     /** Σ_t J_t x_t from a materialized J (n, d, d) and inputs x (n×d), as a GEMV per position. */

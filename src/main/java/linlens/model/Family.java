@@ -34,7 +34,31 @@ public record Family(
 
     public enum QkNorm { NONE, PER_HEAD, FULL }
 
-    public enum Activation { SILU, GELU_TANH }
+    /** Gate activations, written act(g) = g·φ(g). */
+    public enum Activation {
+        SILU, GELU_TANH;
+
+        private static final double C = 0.7978845608028654; // sqrt(2/π)
+
+        /** φ(g) with act(g) = g·φ(g): the factor the GATE linear path freezes. */
+        public double factor(double g) {
+            return switch (this) {
+                case SILU -> 1.0 / (1.0 + Math.exp(-g));
+                case GELU_TANH -> 0.5 * (1.0 + Math.tanh(C * (g + 0.044715 * g * g * g)));
+            };
+        }
+
+        /** act'(g), for true backpropagation (the ordinary Jacobian). */
+        public double derivative(double g) {
+            return switch (this) {
+                case SILU -> { double s = factor(g); yield s + g * s * (1 - s); }
+                case GELU_TANH -> {
+                    double th = Math.tanh(C * (g + 0.044715 * g * g * g));
+                    yield 0.5 * (1 + th) + 0.5 * g * (1 - th * th) * C * (1 + 3 * 0.044715 * g * g);
+                }
+            };
+        }
+    }
 
     /** NEOX rotates the two halves of a head against each other; INTERLEAVED rotates (2i, 2i+1). */
     public enum RopeStyle { NEOX, INTERLEAVED }

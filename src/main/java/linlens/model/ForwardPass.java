@@ -13,6 +13,13 @@ public final class ForwardPass {
     private final ModelConfig cfg;
     private final Family fam;
     private final WeightGemm<double[]> gemm = new WeightGemm<>(Arith.F64);
+    private boolean keepActivations;
+    private Hook hook;
+
+    /** Adds to the residual stream after a layer (steering); sees (layer, stream n×d, n). */
+    public interface Hook {
+        void afterLayer(int layer, double[] h, int n);
+    }
 
     public ForwardPass(Transformer model) {
         this.model = model;
@@ -34,6 +41,18 @@ public final class ForwardPass {
         return x;
     }
 
+    /** Also keep the intermediates the ordinary (non-detached) Jacobian needs. */
+    public ForwardPass keepActivations(boolean keep) {
+        this.keepActivations = keep;
+        return this;
+    }
+
+    /** Runs with a hook after every layer (null: none). The frozen factors then describe the hooked run. */
+    public ForwardPass hook(Hook hook) {
+        this.hook = hook;
+        return this;
+    }
+
     public ForwardTrace run(int[] ids) {
         return run(ids, embed(ids));
     }
@@ -43,6 +62,7 @@ public final class ForwardPass {
         int n = ids.length, d = cfg.dim(), L = cfg.layers();
         double[][] resid = new double[L + 1][], attnOut = new double[L][], mlpOut = new double[L][];
         Frozen.Layer[] frozen = new Frozen.Layer[L];
+        ForwardTrace.Activations[] acts = keepActivations ? new ForwardTrace.Activations[L] : null;
         double[] h = x.clone();
         for (int l = 0; l < L; l++) {
             resid[l] = h.clone();
@@ -52,11 +72,14 @@ public final class ForwardPass {
             double[] a = h;
             if (w.attnNorm() != null) { attnNormScale = rmsScales(h, n, d, w.attnNorm()); a = scaled(h, attnNormScale); }
             double[][] probs = new double[cfg.heads()][];
-            double[] o = attention(l, w, a, n, probs);
+            double[][] qkv = keepActivations ? new double[5][] : null;
+            double[] o = attention(l, w, a, n, probs, qkv);
+            double[] attnRaw = o;
             if (w.postAttnNorm() != null) { postAttnScale = rmsScales(o, n, d, w.postAttnNorm()); o = scaled(o, postAttnScale); }
             attnOut[l] = o;
             for (int i = 0; i < h.length; i++) h[i] += o[i];
 
+            double[] hMid = keepActivations ? h.clone() : null;
             double[] m = h;
             if (w.ffnNorm() != null) { ffnNormScale = rmsScales(h, n, d, w.ffnNorm()); m = scaled(h, ffnNormScale); }
             int F = cfg.ffnDim();
@@ -65,22 +88,26 @@ public final class ForwardPass {
             gemm.xWt(m, 0, n, d, w.up(), 0, F, u, 0, F, false);
             double[] act = new double[n * F], factor = new double[n * F], z = new double[n * F];
             for (int i = 0; i < g.length; i++) {
-                factor[i] = gateFactor(g[i]);
+                factor[i] = fam.activation().factor(g[i]);
                 act[i] = g[i] * factor[i];
                 z[i] = act[i] * u[i];
             }
             double[] f = new double[n * d];
             gemm.xWt(z, 0, n, F, w.down(), 0, d, f, 0, d, false);
+            double[] mlpRaw = f;
             if (w.postFfnNorm() != null) { postFfnScale = rmsScales(f, n, d, w.postFfnNorm()); f = scaled(f, postFfnScale); }
             mlpOut[l] = f;
             for (int i = 0; i < h.length; i++) h[i] += f[i];
             frozen[l] = new Frozen.Layer(attnNormScale, probs, postAttnScale, ffnNormScale, act, factor, u, postFfnScale);
+            if (keepActivations)
+                acts[l] = new ForwardTrace.Activations(attnRaw, hMid, mlpRaw, qkv[0], qkv[1], qkv[2], qkv[3], qkv[4], g);
+            if (hook != null) hook.afterLayer(l, h, n);
         }
         resid[L] = h.clone();
         double[] finalScale = rmsScales(h, n, d, model.outputNorm());
         double[] y = new double[d];
         for (int j = 0; j < d; j++) y[j] = h[(n - 1) * d + j] * finalScale[(n - 1) * d + j];
-        return new ForwardTrace(ids, x, resid, attnOut, mlpOut, y, logits(y), new Frozen(n, frozen, finalScale));
+        return new ForwardTrace(ids, x, resid, attnOut, mlpOut, y, logits(y), new Frozen(n, frozen, finalScale), acts);
     }
 
     /** logits = W_U · y, decoded tile by tile. */
@@ -88,14 +115,6 @@ public final class ForwardPass {
         double[] out = new double[cfg.vocab()];
         gemm.xWt(y, 0, 1, cfg.dim(), model.output(), 0, cfg.vocab(), out, 0, cfg.vocab(), false);
         return out;
-    }
-
-    /** φ(g) with act(g) = g·φ(g): the factor the GATE path freezes. */
-    private double gateFactor(double g) {
-        return switch (fam.activation()) {
-            case SILU -> 1.0 / (1.0 + Math.exp(-g));
-            case GELU_TANH -> 0.5 * (1.0 + Math.tanh(0.7978845608028654 * (g + 0.044715 * g * g * g)));
-        };
     }
 
     /** Per-position RMSNorm scales w_j / rms(x_p): the frozen diagonal of the norm. */
@@ -118,18 +137,21 @@ public final class ForwardPass {
 
     /**
      * Grouped-query attention with causal (and sliding-window) masking. Records the softmax
-     * probabilities per head in {@code probs}; returns the output projection, n×d.
+     * probabilities per head in {@code probs} and, if {@code qkv} is given, {q, k} before
+     * QK-norm/RoPE, {q, k} after, and v; returns the output projection, n×d.
      */
-    private double[] attention(int l, Transformer.Layer w, double[] a, int n, double[][] probs) {
+    private double[] attention(int l, Transformer.Layer w, double[] a, int n, double[][] probs, double[][] qkv) {
         int d = cfg.dim(), H = cfg.heads(), KV = cfg.kvHeads(), hd = cfg.headDim();
         int qd = H * hd, kvd = KV * hd;
         double[] q = new double[n * qd], k = new double[n * kvd], v = new double[n * kvd];
         gemm.xWt(a, 0, n, d, w.wq(), 0, qd, q, 0, qd, false);
         gemm.xWt(a, 0, n, d, w.wk(), 0, kvd, k, 0, kvd, false);
         gemm.xWt(a, 0, n, d, w.wv(), 0, kvd, v, 0, kvd, false);
+        if (qkv != null) { qkv[0] = q.clone(); qkv[1] = k.clone(); qkv[4] = v; }
         if (w.qNorm() != null) { headNorm(q, n * H, hd, w.qNorm()); headNorm(k, n * KV, hd, w.kNorm()); }
         rope(q, n, H, l);
         rope(k, n, KV, l);
+        if (qkv != null) { qkv[2] = q; qkv[3] = k; }
         int window = cfg.windows()[l];
         double[] o = new double[n * qd];
         for (int h = 0; h < H; h++) {
@@ -164,21 +186,9 @@ public final class ForwardPass {
 
     /** Rotary position embedding at positions 0..n-1, in place, for {@code heads} heads per row. */
     private void rope(double[] x, int n, int heads, int layer) {
-        int hd = cfg.headDim(), half = cfg.rotaryDim() / 2;
-        double[] inv = cfg.invFreq()[layer];
         for (int t = 0; t < n; t++)
-            for (int h = 0; h < heads; h++) {
-                int base = (t * heads + h) * hd;
-                for (int i = 0; i < half; i++) {
-                    double ang = t * inv[i], c = Math.cos(ang), sn = Math.sin(ang);
-                    int i0, i1;
-                    if (fam.rope() == Family.RopeStyle.NEOX) { i0 = base + i; i1 = base + i + half; }
-                    else { i0 = base + 2 * i; i1 = base + 2 * i + 1; }
-                    double a = x[i0], b = x[i1];
-                    x[i0] = a * c - b * sn;
-                    x[i1] = a * sn + b * c;
-                }
-            }
+            for (int h = 0; h < heads; h++)
+                Rope.rotate(x, (t * heads + h) * cfg.headDim(), t, cfg.invFreq()[layer], fam.rope(), false);
     }
 
 }

@@ -70,6 +70,43 @@ class JacobianReferenceTest {
         assertTrue(err <= FP32_TOL, "full last-position J differs by " + err);
     }
 
+    /**
+     * The ordinary Jacobian (true backpropagation, nothing frozen) against autograd without the
+     * detaches: rows of every J_i (stored as float32, hence the 1e-5 tolerance), and its failure
+     * to reconstruct y, which the fixture records (METHOD.md section 3).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"bridge_marin", "golden"})
+    void ordinaryJacobianMatchesAutograd(String name) throws Exception {
+        Path dir = caseDir(name);
+        var meta = new ObjectMapper().readTree(dir.resolve("meta.json").toFile());
+        Transformer m = TestModels.gemma();
+        int[] ids = m.tokenizer().encode(meta.get("prompt").asText());
+        ForwardTrace tr = new ForwardPass(m).keepActivations(true).run(ids);
+        int n = ids.length, d = m.config().dim();
+        long[] rows = Npy.read(dir.resolve("rows.npy")).ints();
+        var ord = new linlens.linear.OrdinaryJacobian(m, tr);
+        double[] u = new double[rows.length * d];
+        for (int c = 0; c < rows.length; c++) u[c * d + (int) rows[c]] = 1.0;
+        double[] ours = ord.vjp(u, rows.length);
+        Npy.Array ref = Npy.read(dir.resolve("Jnl_rows.npy"));
+        assertArrayEquals(new int[]{n, rows.length, d}, ref.shape());
+        double err = maxAbs(diff(ours, ref.values())) / maxAbs(ref.values());
+        System.out.printf("%s ordinary J rows vs autograd: max rel diff %.2e%n", name, err);
+        assertTrue(err <= 1e-5, "ordinary J rows differ from autograd by " + err);
+
+        double[] jac = ord.jacobian(256L << 20);
+        double[] y = new double[d];
+        for (int t = 0; t < n; t++)
+            for (int r = 0; r < d; r++)
+                for (int c = 0; c < d; c++) y[r] += jac[(t * d + r) * d + c] * tr.x()[t * d + c];
+        double recon = linlens.analysis.Decomposition.relativeError(y, tr.y());
+        double expected = meta.get("ordinary_reconstruction_rel_error").asDouble();
+        System.out.printf("%s ordinary reconstruction error %.6f (autograd %.6f)%n", name, recon, expected);
+        assertEquals(expected, recon, 1e-6 * expected, "the ordinary Jacobian's reconstruction error");
+        assertTrue(recon > 0.1, "the ordinary Jacobian must not reconstruct y");
+    }
+
     /** Rows {@code rows} of every J_i, (n, r, d), through one reverse sweep with unit cotangents. */
     static <A> double[] selectedRows(ForwardTrace tr, long[] rows, Arith<A> ar) {
         var s = new DetachedSystem<>(TestModels.gemma(), tr, MlpPath.UP, ar);

@@ -1,0 +1,163 @@
+package linlens.analysis;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import linlens.blas.Arith;
+import linlens.linear.DetachedSystem;
+import linlens.linear.Precision;
+import linlens.linear.Site;
+import linlens.model.ForwardTrace;
+import linlens.model.MlpPath;
+import linlens.model.Transformer;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Layer by layer (METHOD.md section 5): for each chosen layer and site (layer / attn / mlp),
+ * the output is the model's final norm applied, frozen, to that site's vector at the last
+ * position. Its cumulative Jacobian (w.r.t. the input embeddings) and layer-wise Jacobian
+ * (w.r.t. the residual stream entering the layer) come from one reverse sweep each; both are
+ * checked for reconstruction, decomposed and decoded (a logit lens that is exact).
+ */
+public final class LayerAnalysis {
+    private LayerAnalysis() {}
+
+    private static final long SWEEP_BUDGET = 512L << 20;
+
+    public record Options(int[] layers, List<Site> sites, Precision precision, MlpPath mlpPath, int components, int top) {}
+
+    /** One Jacobian's reading: its reconstruction check and spectra at the last position and tokens combined. */
+    public record JacobianReading(@JsonProperty("relative_error") double relativeError,
+                                  @JsonProperty("last_position") SpectrumSummary lastPosition,
+                                  @JsonProperty("tokens_combined") SpectrumSummary tokensCombined) {}
+
+    public record SiteResult(int layer, String key, String hook, JacobianReading cumulative, JacobianReading layerwise,
+                             @JsonProperty("projection_on_final") double[] projectionOnFinal) {}
+
+    public record Result(Decomposition.ModelInfo model, String prompt, List<Decomposition.TokenInfo> tokens,
+                         Decomposition.Prediction prediction, String precision, @JsonProperty("mlp_path") String mlpPath,
+                         int[] layers, List<String> keys, List<SiteResult> sites,
+                         @JsonProperty("stable_rank") Map<String, double[]> stableRank,
+                         @JsonProperty("timings_ms") Map<String, Double> timingsMs) {}
+
+    /** About eight evenly spaced layers, always including the last. */
+    public static int[] defaultLayers(int total) {
+        int count = Math.min(8, total);
+        int[] l = new int[count];
+        for (int i = 0; i < count; i++) l[i] = (int) Math.round((double) (i + 1) * total / count) - 1;
+        return java.util.Arrays.stream(l).distinct().toArray();
+    }
+
+    public static Result run(Transformer m, String prompt, ForwardTrace tr, Options o, Consumer<String> progress) {
+        return o.precision() == Precision.FP32 ? run(m, prompt, tr, o, progress, Arith.F32) : run(m, prompt, tr, o, progress, Arith.F64);
+    }
+
+    private static <A> Result run(Transformer m, String prompt, ForwardTrace tr, Options o, Consumer<String> progress, Arith<A> ar) {
+        long t0 = System.nanoTime();
+        int n = tr.n(), d = m.config().dim(), L = m.config().layers();
+        for (int l : o.layers()) if (l < 0 || l >= L) throw new linlens.model.InputException("layer " + l + " out of range 0.." + (L - 1));
+        DetachedSystem<A> sys = new DetachedSystem<>(m, tr, o.mlpPath(), ar);
+        TokenDecoder dec = new TokenDecoder(m);
+        // The final layer's full-model spectrum anchors the projections ("paths" of singular vectors).
+        List<int[]> order = new ArrayList<>();
+        for (int l : o.layers()) for (Site s : o.sites()) order.add(new int[]{l, s.ordinal()});
+        record Raw(int layer, Site site, double cumErr, double lwErr, Spectrum cumLast, Spectrum cumComb, Spectrum lwLast, Spectrum lwComb) {}
+        List<Raw> raws = new ArrayList<>();
+        int done = 0;
+        for (int[] ls : order) {
+            int l = ls[0];
+            Site site = Site.values()[ls[1]];
+            double[] siteVec = siteVector(tr, l, site, d);
+            double[] scale = finalNormScale(m, siteVec);
+            double[] out = new double[d];
+            for (int j = 0; j < d; j++) out[j] = siteVec[j] * scale[j];
+            var jacs = sys.siteJacobians(l, site, ar.fromDoubles(scale), true, SWEEP_BUDGET);
+            double cumErr = Decomposition.relativeError(toDoubles(ar, sys.apply(jacs.cumulative(), ar.fromDoubles(tr.x())), d), out);
+            double lwErr = Decomposition.relativeError(toDoubles(ar, sys.apply(jacs.layerwise(), ar.fromDoubles(tr.resid()[l])), d), out);
+            int K = o.components();
+            raws.add(new Raw(l, site, cumErr, lwErr,
+                    Svd.of(ar, jacs.cumulative(), (n - 1) * d * d, d, d, K, out, n - 1),
+                    Svd.combined(ar, jacs.cumulative(), n, d, K, out),
+                    Svd.of(ar, jacs.layerwise(), (n - 1) * d * d, d, d, K, out, n - 1),
+                    Svd.combined(ar, jacs.layerwise(), n, d, K, out)));
+            progress.accept(String.format("layer %d %s: cumulative error %.2e, layer-wise %.2e (%d/%d)",
+                    l, site.key, cumErr, lwErr, ++done, order.size()));
+        }
+        double sweepMs = Decomposition.ms(t0);
+        long t1 = System.nanoTime();
+        List<Spectrum> all = new ArrayList<>();
+        for (Raw r : raws) all.addAll(List.of(r.cumLast, r.lwLast));
+        List<SpectrumSummary> perPos = SpectrumSummary.decode(dec, all, 0, o.top());
+        List<Spectrum> comb = new ArrayList<>();
+        for (Raw r : raws) comb.addAll(List.of(r.cumComb, r.lwComb));
+        List<SpectrumSummary> combined = SpectrumSummary.decode(dec, comb, n, o.top());
+        Raw fin = raws.stream().filter(r -> r.layer == L - 1 && r.site == Site.LAYER).findFirst().orElse(null);
+        List<SiteResult> results = new ArrayList<>();
+        Map<String, double[]> stable = new LinkedHashMap<>();
+        for (Site s : o.sites()) stable.put(s.key, new double[o.layers().length]);
+        for (int i = 0; i < raws.size(); i++) {
+            Raw r = raws.get(i);
+            double[] proj = fin == null ? null : projection(r.cumComb, fin.cumComb);
+            results.add(new SiteResult(r.layer, r.site.key, "blocks." + r.layer + ".hook_" + r.site.hookName,
+                    new JacobianReading(r.cumErr, perPos.get(2 * i), combined.get(2 * i)),
+                    new JacobianReading(r.lwErr, perPos.get(2 * i + 1), combined.get(2 * i + 1)), proj));
+            int li = indexOf(o.layers(), r.layer);
+            stable.get(r.site.key)[li] = r.cumComb.stableRank();
+        }
+        Map<String, Double> times = new LinkedHashMap<>();
+        times.put("jacobians_and_svd", sweepMs);
+        times.put("decode", Decomposition.ms(t1));
+        return new Result(Decomposition.info(m), prompt, Decomposition.tokens(m, tr.ids()), Decomposition.predict(m, tr, 5),
+                o.precision().label(), o.mlpPath().name().toLowerCase(), o.layers(), o.sites().stream().map(s -> s.key).toList(),
+                results, stable, times);
+    }
+
+    /** The site's vector at the last position (before the final norm). */
+    static double[] siteVector(ForwardTrace tr, int layer, Site site, int d) {
+        double[] src = switch (site) {
+            case LAYER -> tr.resid()[layer + 1];
+            case ATTN -> tr.attnOut()[layer];
+            case MLP -> tr.mlpOut()[layer];
+        };
+        return java.util.Arrays.copyOfRange(src, (tr.n() - 1) * d, tr.n() * d);
+    }
+
+    /** The final norm's frozen scales w ⊙ r(v) for one vector. */
+    static double[] finalNormScale(Transformer m, double[] v) {
+        double ss = 0;
+        for (double x : v) ss += x * x;
+        double r = 1.0 / Math.sqrt(ss / v.length + m.config().normEps());
+        double[] s = new double[v.length];
+        for (int j = 0; j < v.length; j++) s[j] = m.outputNorm()[j] * r;
+        return s;
+    }
+
+    /** ‖U_finalᵀ u_k‖ for each of this spectrum's leading left singular vectors. */
+    static double[] projection(Spectrum s, Spectrum fin) {
+        double[] p = new double[s.u().length];
+        for (int k = 0; k < p.length; k++) {
+            double sum = 0;
+            for (double[] f : fin.u()) {
+                double dot = 0;
+                for (int j = 0; j < f.length; j++) dot += f[j] * s.u()[k][j];
+                sum += dot * dot;
+            }
+            p[k] = Math.sqrt(sum);
+        }
+        return p;
+    }
+
+    private static int indexOf(int[] a, int v) {
+        for (int i = 0; i < a.length; i++) if (a[i] == v) return i;
+        return -1;
+    }
+
+    static <A> double[] toDoubles(Arith<A> ar, A a, int n) {
+        double[] d = new double[n];
+        for (int i = 0; i < n; i++) d[i] = ar.get(a, i);
+        return d;
+    }
+}
