@@ -1,8 +1,10 @@
 package linlens.analysis;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import linlens.blas.Arith;
 import linlens.linear.DetachedSystem;
+import linlens.linear.OrdinaryJacobian;
 import linlens.linear.Precision;
 import linlens.model.ForwardPass;
 import linlens.model.ForwardTrace;
@@ -24,7 +26,16 @@ public final class Decomposition {
     /** Work memory the Jacobian sweep may use for its buffers (not counting J itself). */
     private static final long SWEEP_BUDGET = 1L << 30;
 
-    public record Options(Precision precision, MlpPath mlpPath, int components, int top) {}
+    /**
+     * @param nonlinear also compute the ordinary Jacobian (nothing frozen) and its reconstruction
+     * @param export    where to write the arrays (null: nowhere)
+     */
+    public record Options(Precision precision, MlpPath mlpPath, int components, int top, boolean nonlinear,
+                          linlens.report.NpyExport export) {
+        public Options(Precision precision, MlpPath mlpPath, int components, int top) {
+            this(precision, mlpPath, components, top, false, null);
+        }
+    }
 
     public record ModelInfo(String architecture, String family, @JsonProperty("hidden_size") int hiddenSize,
                             int layers, @JsonProperty("vocab_size") int vocabSize, String source) {}
@@ -40,16 +51,26 @@ public final class Decomposition {
                                  @JsonProperty("mlp_path") String mlpPath,
                                  @JsonProperty("output_norm") double outputNorm) {}
 
-    public record Component(double sigma, @JsonProperty("u_tokens") List<String> uTokens,
-                            @JsonProperty("u_token_ids") List<Integer> uTokenIds,
-                            @JsonProperty("v_tokens") List<String> vTokens,
-                            @JsonProperty("v_token_ids") List<Integer> vTokenIds) {}
+    /** A column (output space) or row (input space) of J_i with a large norm, decoded. */
+    public record Line(int index, double norm, List<String> tokens, @JsonProperty("token_ids") List<Integer> tokenIds) {}
 
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     public record PositionSvd(int position, String token, @JsonProperty("singular_values") double[] singularValues,
-                              @JsonProperty("stable_rank") double stableRank, List<Component> components) {}
+                              @JsonProperty("stable_rank") double stableRank, List<SpectrumSummary.Component> components,
+                              @JsonProperty("top_columns") List<Line> topColumns, @JsonProperty("top_rows") List<Line> topRows) {}
 
+    public record NonlinearReconstruction(@JsonProperty("relative_error") double relativeError) {}
+
+    /** The vectors behind the reconstruction check: y, Σ J_i x_i, and the ordinary J's Σ J_i x_i if computed. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record ReconstructionVectors(double[] y, double[] detached, double[] nonlinear) {}
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Result(ModelInfo model, String prompt, List<TokenInfo> tokens, Prediction prediction,
-                         Reconstruction reconstruction, List<PositionSvd> svd,
+                         Reconstruction reconstruction,
+                         @JsonProperty("nonlinear_reconstruction") NonlinearReconstruction nonlinearReconstruction,
+                         List<PositionSvd> svd, @JsonProperty("svd_combined") SpectrumSummary svdCombined,
+                         @JsonProperty("reconstruction_vectors") ReconstructionVectors reconstructionVectors,
                          @JsonProperty("timings_ms") Map<String, Double> timingsMs) {}
 
     /** Model-level facts for reports. */
@@ -101,11 +122,11 @@ public final class Decomposition {
         return Math.sqrt(num / den);
     }
 
-    public static Result run(Transformer m, String prompt, int[] ids, Options o, double loadMs) {
+    public static Result run(Transformer m, String prompt, int[] ids, Options o, double loadMs) throws java.io.IOException {
         Map<String, Double> times = new LinkedHashMap<>();
         times.put("load", loadMs);
         long t0 = System.nanoTime();
-        ForwardTrace tr = new ForwardPass(m).run(ids);
+        ForwardTrace tr = new ForwardPass(m).keepActivations(o.nonlinear()).run(ids);
         times.put("forward", ms(t0));
         return o.precision() == Precision.FP32
                 ? finish(m, prompt, tr, o, Arith.F32, times)
@@ -113,8 +134,8 @@ public final class Decomposition {
     }
 
     private static <A> Result finish(Transformer m, String prompt, ForwardTrace tr, Options o, Arith<A> ar,
-                                     Map<String, Double> times) {
-        int n = tr.n(), d = m.config().dim();
+                                     Map<String, Double> times) throws java.io.IOException {
+        int n = tr.n(), d = m.config().dim(), K = o.components();
         long t0 = System.nanoTime();
         DetachedSystem<A> sys = new DetachedSystem<>(m, tr, o.mlpPath(), ar);
         A jac = sys.jacobian(SWEEP_BUDGET);
@@ -128,32 +149,96 @@ public final class Decomposition {
         Reconstruction rec = new Reconstruction(relativeError(yHat, tr.y()), o.precision().label(),
                 o.mlpPath().name().toLowerCase(), Math.sqrt(norm));
 
+        NonlinearReconstruction nonlin = null;
+        double[] yOrd = null, ordinary = null;
+        if (o.nonlinear()) {
+            t0 = System.nanoTime();
+            ordinary = new OrdinaryJacobian(m, tr).jacobian(SWEEP_BUDGET);
+            yOrd = new double[d];
+            for (int t = 0; t < n; t++)
+                Arith.F64.gemm(false, true, 1, d, d, tr.x(), t * d, d, ordinary, t * d * d, d, true, yOrd, 0, d);
+            nonlin = new NonlinearReconstruction(relativeError(yOrd, tr.y()));
+            times.put("nonlinear_jacobian", ms(t0));
+        }
+
         t0 = System.nanoTime();
         List<Spectrum> spectra = new ArrayList<>();
-        for (int t = 0; t < n; t++) spectra.add(Svd.of(ar, jac, t * d * d, d, d, o.components(), tr.y(), t));
+        for (int t = 0; t < n; t++) spectra.add(Svd.of(ar, jac, t * d * d, d, d, K, tr.y(), t));
+        Spectrum combined = Svd.combined(ar, jac, n, d, K, tr.y());
         times.put("svd", ms(t0));
 
         t0 = System.nanoTime();
         TokenDecoder dec = new TokenDecoder(m);
-        List<double[]> us = new ArrayList<>(), vs = new ArrayList<>();
-        for (Spectrum s : spectra) { us.addAll(List.of(s.u())); vs.addAll(List.of(s.v())); }
-        var uTok = dec.byUnembedding(us.toArray(double[][]::new), o.top());
-        var vTok = dec.byEmbeddingCosine(vs.toArray(double[][]::new), o.top());
+        List<SpectrumSummary> perPos = SpectrumSummary.decode(dec, spectra, 0, o.top());
+        SpectrumSummary comb = SpectrumSummary.decode(dec, List.of(combined), n, o.top()).getFirst();
+        List<JacobianViews.Line> cols = new ArrayList<>(), rows = new ArrayList<>();
+        for (int t = 0; t < n; t++) {
+            cols.addAll(JacobianViews.topColumns(ar, jac, t * d * d, d, K));
+            rows.addAll(JacobianViews.topRows(ar, jac, t * d * d, d, K));
+        }
+        var colTok = dec.byUnembedding(cols.stream().map(JacobianViews.Line::vector).toArray(double[][]::new), o.top());
+        var rowTok = dec.byEmbeddingCosine(rows.stream().map(JacobianViews.Line::vector).toArray(double[][]::new), o.top());
         List<PositionSvd> svd = new ArrayList<>();
-        int idx = 0;
-        for (Spectrum s : spectra) {
-            List<Component> comps = new ArrayList<>();
-            for (int k = 0; k < s.u().length; k++, idx++)
-                comps.add(new Component(s.singularValues()[k],
-                        uTok.get(idx).stream().map(TokenDecoder.Token::text).toList(),
-                        uTok.get(idx).stream().map(TokenDecoder.Token::id).toList(),
-                        vTok.get(idx).stream().map(TokenDecoder.Token::text).toList(),
-                        vTok.get(idx).stream().map(TokenDecoder.Token::id).toList()));
-            svd.add(new PositionSvd(s.position(), m.tokenizer().decode(tr.ids()[s.position()]), s.singularValues(),
-                    s.stableRank(), comps));
+        for (int t = 0; t < n; t++) {
+            List<Line> c = new ArrayList<>(), r = new ArrayList<>();
+            for (int i = t * K; i < (t + 1) * K && i < cols.size(); i++) {
+                c.add(line(cols.get(i), colTok.get(i)));
+                r.add(line(rows.get(i), rowTok.get(i)));
+            }
+            SpectrumSummary s = perPos.get(t);
+            svd.add(new PositionSvd(t, m.tokenizer().decode(tr.ids()[t]), s.singularValues(), s.stableRank(), s.components(), c, r));
         }
         times.put("decode", ms(t0));
-        return new Result(info(m), prompt, tokens(m, tr.ids()), predict(m, tr, 5), rec, svd, times);
+
+        if (o.export() != null) {
+            t0 = System.nanoTime();
+            export(o.export(), m, tr, ar, jac, spectra, combined, ordinary, K);
+            times.put("export", ms(t0));
+        }
+        return new Result(info(m), prompt, tokens(m, tr.ids()), predict(m, tr, 5), rec, nonlin, svd, comb,
+                new ReconstructionVectors(tr.y(), yHat, yOrd), times);
+    }
+
+    private static Line line(JacobianViews.Line l, List<TokenDecoder.Token> toks) {
+        return new Line(l.index(), l.norm(), toks.stream().map(TokenDecoder.Token::text).toList(),
+                toks.stream().map(TokenDecoder.Token::id).toList());
+    }
+
+    /** Writes J, the SVDs and (if computed) the ordinary J as .npy arrays with a manifest. */
+    private static <A> void export(linlens.report.NpyExport ex, Transformer m, ForwardTrace tr, Arith<A> ar, A jac,
+                                   List<Spectrum> spectra, Spectrum combined, double[] ordinary, int K) throws java.io.IOException {
+        int n = tr.n(), d = m.config().dim();
+        ex.add("jacobian", new int[]{n, d, d}, jac, "detached J_t, [t][output][input]: y = Σ_t J_t x_t");
+        ex.add("x", new int[]{n, d}, tr.x(), "input embeddings as the first layer receives them");
+        ex.add("y", new int[]{d}, tr.y(), "output embedding: final-normed hidden state at the last position");
+        double[] sv = new double[n * d], u = new double[n * K * d], v = new double[n * K * d];
+        for (Spectrum s : spectra) {
+            int t = s.position();
+            System.arraycopy(s.singularValues(), 0, sv, t * d, d);
+            for (int k = 0; k < s.u().length; k++) {
+                System.arraycopy(s.u()[k], 0, u, (t * K + k) * d, d);
+                System.arraycopy(s.v()[k], 0, v, (t * K + k) * d, d);
+            }
+        }
+        ex.add("singular_values", new int[]{n, d}, sv, "per position, descending");
+        ex.add("u", new int[]{n, K, d}, u, "leading left singular vectors per position, oriented u·y > 0");
+        ex.add("v", new int[]{n, K, d}, v, "matching right singular vectors per position");
+        double[] cu = new double[K * d], cv = new double[K * n * d];
+        for (int k = 0; k < combined.u().length; k++) {
+            System.arraycopy(combined.u()[k], 0, cu, k * d, d);
+            System.arraycopy(combined.v()[k], 0, cv, k * n * d, n * d);
+        }
+        ex.add("combined_singular_values", new int[]{combined.singularValues().length}, combined.singularValues(),
+                "SVD of [J_0 … J_{n-1}] (d × n·d)");
+        ex.add("combined_u", new int[]{K, d}, cu, "tokens-combined left singular vectors");
+        ex.add("combined_v", new int[]{K, n, d}, cv, "tokens-combined right singular vectors, by position");
+        if (ordinary != null) ex.add("ordinary_jacobian", new int[]{n, d, d}, ordinary, "ordinary J (nothing frozen), fp64");
+        Map<String, Object> ctx = new LinkedHashMap<>();
+        ctx.put("kind", "decompose");
+        ctx.put("model", info(m));
+        ctx.put("positions", tokens(m, tr.ids()));
+        ctx.put("precision", ar.name());
+        ex.commit(ctx);
     }
 
     static double ms(long t0) { return (System.nanoTime() - t0) / 1e6; }

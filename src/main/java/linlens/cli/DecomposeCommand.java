@@ -6,6 +6,7 @@ import linlens.model.InputException;
 import linlens.model.MlpPath;
 import linlens.model.Prompts;
 import linlens.model.Transformer;
+import linlens.report.NpyExport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -33,29 +34,44 @@ public final class DecomposeCommand implements Callable<Integer> {
     int top;
 
     @Option(names = "--precision", description = "fp32 or fp64 (default: ${DEFAULT-VALUE}).", defaultValue = "fp32",
-            converter = PrecisionConverter.class)
+            converter = Converters.PrecisionConverter.class)
     Precision precision;
 
     @Option(names = "--mlp-path", description = "Linear path of a gated MLP: up (freeze act(gate)) or gate (default: ${DEFAULT-VALUE}).",
-            defaultValue = "up", converter = MlpPathConverter.class)
+            defaultValue = "up", converter = Converters.MlpPathConverter.class)
     MlpPath mlpPath;
 
     @Option(names = "--json", paramLabel = "FILE", description = "Write the full result as JSON.")
     Path json;
+
+    @Option(names = "--nonlinear", description = "Also compute the ordinary Jacobian (nothing frozen) and how badly it reconstructs y.")
+    boolean nonlinear;
+
+    @Option(names = "--export", paramLabel = "DIR", description = "Write J, the SVDs (and the ordinary J) as .npy files with a manifest.json.")
+    Path export;
 
     @Override
     public Integer call() throws Exception {
         if (components < 1) throw new InputException("--components must be at least 1");
         if (top < 1) throw new InputException("--top must be at least 1");
         JsonOutput.checkWritable(json);
+        if (export != null) NpyExport.checkTarget(export);
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         long t0 = System.nanoTime();
         Transformer m = common.load(err);
         double loadMs = (System.nanoTime() - t0) / 1e6;
         int[] ids = Prompts.encode(m, prompt);
         common.progress(err, "decomposing " + ids.length + " tokens in " + precision.label() + "...");
-        var r = Decomposition.run(m, prompt, ids, new Decomposition.Options(precision, mlpPath, components, top), loadMs);
+        NpyExport ex = export == null ? null : NpyExport.create(export);
+        Decomposition.Result r;
+        try {
+            r = Decomposition.run(m, prompt, ids, new Decomposition.Options(precision, mlpPath, components, top, nonlinear, ex), loadMs);
+        } catch (Exception | Error e) {
+            if (ex != null) ex.abandon();
+            throw e;
+        }
         if (json != null) JsonOutput.write(json, r);
+        if (export != null) out.println("arrays written to " + export);
         print(out, r, Math.min(components, 4), Math.min(top, 6));
         if (json != null) out.println("JSON written to " + json);
         return 0;
@@ -75,6 +91,14 @@ public final class DecomposeCommand implements Callable<Integer> {
         out.println(")");
         var rc = r.reconstruction();
         out.printf("Reconstruction: |Σ J_i x_i - y| / |y| = %.3e  (%s, mlp path %s)%n", rc.relativeError(), rc.precision(), rc.mlpPath());
+        if (r.nonlinearReconstruction() != null)
+            out.printf("Ordinary J (nothing frozen): |Σ J_i x_i - y| / |y| = %.3e%n", r.nonlinearReconstruction().relativeError());
+        var comb = r.svdCombined();
+        out.printf("Tokens combined [J_0 … J_%d]: stable rank %.3f%n", r.tokens().size() - 1, comb.stableRank());
+        for (int k = 0; k < Math.min(shownComponents, comb.components().size()); k++) {
+            var c = comb.components().get(k);
+            out.printf("  %d  σ=%-9.4g u: %s%n", k + 1, c.sigma(), join(c.uTokens(), shownTokens));
+        }
         for (var s : r.svd()) {
             out.printf("%nPosition %d %s  stable rank %.3f  σ:", s.position(), Text.quote(s.token()), s.stableRank());
             for (int k = 0; k < Math.min(6, s.singularValues().length); k++) out.printf(" %.4g", s.singularValues()[k]);
@@ -89,29 +113,9 @@ public final class DecomposeCommand implements Callable<Integer> {
         out.println();
     }
 
-    private static String join(java.util.List<String> toks, int n) {
+    static String join(java.util.List<String> toks, int n) {
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < Math.min(n, toks.size()); i++) b.append(i == 0 ? "" : " ").append(Text.quote(toks.get(i)));
         return b.toString();
-    }
-
-    static final class PrecisionConverter implements picocli.CommandLine.ITypeConverter<Precision> {
-        public Precision convert(String v) {
-            return switch (v.toLowerCase()) {
-                case "fp32", "float32", "f32" -> Precision.FP32;
-                case "fp64", "float64", "f64" -> Precision.FP64;
-                default -> throw new picocli.CommandLine.TypeConversionException("expected fp32 or fp64, got '" + v + "'");
-            };
-        }
-    }
-
-    static final class MlpPathConverter implements picocli.CommandLine.ITypeConverter<MlpPath> {
-        public MlpPath convert(String v) {
-            return switch (v.toLowerCase()) {
-                case "up" -> MlpPath.UP;
-                case "gate" -> MlpPath.GATE;
-                default -> throw new picocli.CommandLine.TypeConversionException("expected up or gate, got '" + v + "'");
-            };
-        }
     }
 }

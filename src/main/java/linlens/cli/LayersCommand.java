@@ -1,0 +1,81 @@
+package linlens.cli;
+
+import linlens.analysis.LayerAnalysis;
+import linlens.linear.Precision;
+import linlens.linear.Site;
+import linlens.model.ForwardPass;
+import linlens.model.InputException;
+import linlens.model.MlpPath;
+import linlens.model.Prompts;
+import linlens.model.Transformer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "layers", description = {
+        "Layer by layer: for each layer and site (layer = resid_post, attn = attn_out, mlp = mlp_out) the final",
+        "norm of the site's last-position vector, its cumulative Jacobian (w.r.t. the embeddings) and layer-wise",
+        "Jacobian (w.r.t. the layer input), reconstruction errors, spectra, stable rank and decoded tokens."})
+public final class LayersCommand implements Callable<Integer> {
+    @Mixin CommonOptions common;
+    @Spec CommandSpec spec;
+
+    @Option(names = "--prompt", description = "Prompt text (default: \"${DEFAULT-VALUE}\").", defaultValue = CommonOptions.DEFAULT_PROMPT)
+    String prompt;
+
+    @Option(names = "--layers", split = ",", paramLabel = "L", description = "Layers (0-based; default: about 8 evenly spaced, including the last).")
+    int[] layers;
+
+    @Option(names = "--keys", split = ",", paramLabel = "KEY", description = "Sites: layer, attn, mlp (default: all).",
+            converter = Converters.SiteConverter.class)
+    List<Site> keys;
+
+    @Option(names = "--components", defaultValue = "4", description = "Singular pairs decoded per Jacobian (default: ${DEFAULT-VALUE}).")
+    int components;
+
+    @Option(names = "--top", defaultValue = "6", description = "Tokens per singular vector (default: ${DEFAULT-VALUE}).")
+    int top;
+
+    @Option(names = "--precision", defaultValue = "fp32", converter = Converters.PrecisionConverter.class,
+            description = "fp32 or fp64 (default: ${DEFAULT-VALUE}).")
+    Precision precision;
+
+    @Option(names = "--mlp-path", defaultValue = "up", converter = Converters.MlpPathConverter.class,
+            description = "up or gate (default: ${DEFAULT-VALUE}).")
+    MlpPath mlpPath;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Write the full result as JSON.")
+    Path json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (components < 1 || top < 1) throw new InputException("--components and --top must be at least 1");
+        JsonOutput.checkWritable(json);
+        PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        Transformer m = common.load(err);
+        int[] ids = Prompts.encode(m, prompt);
+        int[] ls = layers != null ? layers : LayerAnalysis.defaultLayers(m.config().layers());
+        List<Site> sites = keys != null ? keys : List.of(Site.values());
+        var tr = new ForwardPass(m).run(ids);
+        var r = LayerAnalysis.run(m, prompt, tr, new LayerAnalysis.Options(ls, sites, precision, mlpPath, components, top),
+                line -> common.progress(err, line));
+        if (json != null) JsonOutput.write(json, r);
+        out.printf("Prompt %s (%d tokens) → %s p=%.4f; %s%n", Text.quote(prompt), ids.length, Text.quote(r.prediction().text()),
+                r.prediction().probability(), precision.label());
+        out.printf("%-6s %-5s %-10s %-10s %-8s %s%n", "layer", "key", "cum err", "lw err", "s.rank", "top u (tokens combined, cumulative)");
+        for (var s : r.sites()) {
+            var c = s.cumulative().tokensCombined();
+            out.printf("%-6d %-5s %-10.2e %-10.2e %-8.2f %s%n", s.layer(), s.key(), s.cumulative().relativeError(),
+                    s.layerwise().relativeError(), c.stableRank(), DecomposeCommand.join(c.components().getFirst().uTokens(), 5));
+        }
+        if (json != null) out.println("JSON written to " + json);
+        return 0;
+    }
+}

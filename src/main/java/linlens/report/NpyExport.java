@@ -1,0 +1,89 @@
+package linlens.report;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import linlens.format.Npy;
+import linlens.model.InputException;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * A folder of NumPy arrays plus {@code manifest.json} naming each array's shape, dtype and
+ * meaning, for people who continue in Python. Written into a temporary sibling folder and
+ * renamed into place at {@link #commit}, so an interrupted run leaves nothing half-written.
+ */
+public final class NpyExport {
+    public record Entry(String file, int[] shape, String dtype, String description) {}
+
+    private final Path target, tmp;
+    private final List<Entry> entries = new ArrayList<>();
+
+    private NpyExport(Path target, Path tmp) {
+        this.target = target;
+        this.tmp = tmp;
+    }
+
+    /** Checks the target can be created (absent or an empty folder) before any long work. */
+    public static void checkTarget(Path dir) {
+        Path abs = dir.toAbsolutePath();
+        if (abs.getParent() == null || !Files.isDirectory(abs.getParent()))
+            throw new InputException("cannot export to " + dir + ": no such directory " + abs.getParent());
+        if (Files.exists(abs)) {
+            if (!Files.isDirectory(abs)) throw new InputException("cannot export to " + dir + ": it is a file");
+            try (Stream<Path> s = Files.list(abs)) {
+                if (s.findAny().isPresent()) throw new InputException("cannot export to " + dir + ": folder is not empty");
+            } catch (IOException e) {
+                throw new InputException("cannot export to " + dir + ": " + e.getMessage());
+            }
+        }
+    }
+
+    public static NpyExport create(Path dir) throws IOException {
+        checkTarget(dir);
+        Path abs = dir.toAbsolutePath();
+        return new NpyExport(abs, Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + "-"));
+    }
+
+    public void add(String name, int[] shape, Object data, String description) throws IOException {
+        String file = name + ".npy";
+        int count = 1;
+        for (int s : shape) count *= s;
+        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp.resolve(file)), 1 << 20)) {
+            switch (data) {
+                case float[] f -> Npy.write(out, shape, f, 0, count);
+                case double[] d -> Npy.write(out, shape, d, 0, count);
+                default -> throw new IllegalArgumentException("unsupported array " + data.getClass());
+            }
+        }
+        entries.add(new Entry(file, shape, data instanceof float[] ? "float32" : "float64", description));
+    }
+
+    /** Writes the manifest (entries plus {@code context}) and moves the folder into place. */
+    public Path commit(Map<String, Object> context) throws IOException {
+        Map<String, Object> manifest = new LinkedHashMap<>(context);
+        manifest.put("arrays", entries);
+        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(tmp.resolve("manifest.json").toFile(), manifest);
+        if (Files.isDirectory(target)) Files.delete(target); // checked empty at creation
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        return target;
+    }
+
+    /** Removes the temporary folder after a failure. */
+    public void abandon() {
+        try (Stream<Path> s = Files.walk(tmp)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // best effort: the folder is hidden and named after the target
+        }
+    }
+}

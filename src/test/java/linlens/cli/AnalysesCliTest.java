@@ -1,0 +1,101 @@
+package linlens.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import linlens.format.Npy;
+import linlens.testing.TestModels;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static linlens.cli.CliErrorsTest.assertBadInput;
+import static linlens.cli.CliErrorsTest.run;
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The analysis commands end to end: their JSON (schema in the README) and their bad input. */
+class AnalysesCliTest {
+    @TempDir Path dir;
+
+    static String model() { return TestModels.gemmaPath().toString(); }
+
+    static JsonNode json(Path p) throws Exception { return new ObjectMapper().readTree(p.toFile()); }
+
+    @Test
+    void attributeWritesContributionsThatSumToTheLogit() throws Exception {
+        Path out = dir.resolve("a.json");
+        var r = run("attribute", "--quiet", "--model", model(), "--prompt", "The Golden", "--json", out.toString());
+        assertEquals(0, r.code(), r.err());
+        JsonNode a = json(out).get("attribution");
+        assertEquals(json(out).get("prediction").get("token_id").asInt(), a.get("token_id").asInt());
+        assertEquals(3, a.get("contributions").size());
+        double s = 0;
+        for (JsonNode c : a.get("contributions")) s += c.get("value").asDouble();
+        assertEquals(a.get("logit").asDouble(), s, 1e-5 * Math.abs(a.get("logit").asDouble()));
+    }
+
+    @Test
+    void layersWritesSitesWithReconstructionAndSpectra() throws Exception {
+        Path out = dir.resolve("l.json");
+        var r = run("layers", "--quiet", "--model", model(), "--prompt", "The Golden", "--layers", "5,17", "--keys", "layer,mlp",
+                "--components", "2", "--top", "3", "--json", out.toString());
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = json(out);
+        assertEquals(4, j.get("sites").size());
+        for (JsonNode s : j.get("sites")) {
+            assertTrue(s.get("cumulative").get("relative_error").asDouble() <= 1e-5);
+            assertTrue(s.get("layerwise").get("relative_error").asDouble() <= 1e-5);
+            assertEquals(2, s.get("cumulative").get("tokens_combined").get("components").size());
+            assertEquals(3, s.get("cumulative").get("tokens_combined").get("components").get(0).get("v_position_weights").size());
+        }
+        assertEquals(2, j.get("stable_rank").get("mlp").size());
+    }
+
+    @Test
+    void steerWritesBothContinuations() throws Exception {
+        Path out = dir.resolve("s.json");
+        var r = run("steer", "--quiet", "--model", model(), "--prompt", "The Golden Gate Bridge", "--target", "I went to",
+                "--tokens", "4", "--json", out.toString());
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = json(out);
+        assertEquals(11, j.get("layer").asInt());
+        assertEquals(4, j.get("unsteered").get("token_ids").size());
+        assertTrue(j.get("steered").has("text"));
+        assertTrue(r.out().contains("steered:"));
+    }
+
+    @Test
+    void decomposeNonlinearAndExport() throws Exception {
+        Path out = dir.resolve("d.json"), ex = dir.resolve("arrays");
+        var r = run("decompose", "--quiet", "--model", model(), "--prompt", "The Golden", "--components", "2", "--top", "2",
+                "--nonlinear", "--precision", "fp64", "--json", out.toString(), "--export", ex.toString());
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = json(out);
+        assertTrue(j.get("reconstruction").get("relative_error").asDouble() <= 1e-12);
+        assertTrue(j.get("nonlinear_reconstruction").get("relative_error").asDouble() > 0.1, "the ordinary J does not reconstruct");
+        assertEquals(640, j.get("reconstruction_vectors").get("nonlinear").size());
+        assertEquals(2, j.get("svd").get(0).get("top_columns").size());
+        JsonNode manifest = json(ex.resolve("manifest.json"));
+        assertTrue(manifest.get("arrays").size() >= 8);
+        Npy.Array jac = Npy.read(ex.resolve("jacobian.npy")), sv = Npy.read(ex.resolve("singular_values.npy"));
+        assertArrayEquals(new int[]{3, 640, 640}, jac.shape());
+        // the exported spectrum is the one in the JSON
+        assertEquals(j.get("svd").get(2).get("singular_values").get(0).asDouble(), sv.values()[2 * 640], 1e-12);
+        assertTrue(Files.exists(ex.resolve("ordinary_jacobian.npy")));
+        try (var s = Files.list(dir)) {
+            assertEquals(0, s.filter(p -> p.getFileName().toString().startsWith(".")).count(), "no temporary folder left");
+        }
+    }
+
+    @Test
+    void badInput() throws Exception {
+        assertBadInput(run("attribute", "--model", model(), "--token", "Golden Gate"), "not one");
+        assertBadInput(run("layers", "--model", model(), "--layers", "99"), "layer 99 out of range 0..17");
+        assertBadInput(run("layers", "--keys", "resid_mid"), "unknown site 'resid_mid'");
+        assertBadInput(run("steer", "--model", model()), "Missing required option: '--target=<target>'");
+        Path full = Files.createDirectories(dir.resolve("full"));
+        Files.writeString(full.resolve("x"), "x");
+        assertBadInput(run("decompose", "--model", model(), "--export", full.toString()), "folder is not empty");
+    }
+}
