@@ -38,6 +38,12 @@ public abstract sealed class Arith<A> permits Arith.Single, Arith.Double {
     /** dst[dOff + i] += src[sOff + i]. */
     public abstract void add(A dst, int dOff, A src, int sOff, int n);
 
+    /** dst[r·cols + j] = src[r·cols + j] · s[sOff + j] (a copy when s is null), in one pass. */
+    public abstract void copyScaleRows(A src, int srcOff, A dst, int dstOff, int rows, int cols, A s, int sOff);
+
+    /** dst[r·cols + j] += src[r·cols + j] · s[sOff + j] (a plain add when s is null), in one pass. */
+    public abstract void addScaledRows(A dst, int dstOff, A src, int srcOff, int rows, int cols, A s, int sOff);
+
     public static final class Single extends Arith<float[]> {
         public String name() { return "fp32"; }
         public float[] alloc(int n) { return new float[n]; }
@@ -70,6 +76,20 @@ public abstract sealed class Arith<A> permits Arith.Single, Arith.Double {
         public void add(float[] d, int dOff, float[] s, int sOff, int n) {
             for (int i = 0; i < n; i++) d[dOff + i] += s[sOff + i];
         }
+        public void copyScaleRows(float[] src, int so, float[] dst, int dOff, int rows, int cols, float[] s, int sOff) {
+            if (s == null) { System.arraycopy(src, so, dst, dOff, rows * cols); return; }
+            for (int r = 0; r < rows; r++) {
+                int a = so + r * cols, b = dOff + r * cols;
+                for (int j = 0; j < cols; j++) dst[b + j] = src[a + j] * s[sOff + j];
+            }
+        }
+        public void addScaledRows(float[] dst, int dOff, float[] src, int so, int rows, int cols, float[] s, int sOff) {
+            if (s == null) { add(dst, dOff, src, so, rows * cols); return; }
+            for (int r = 0; r < rows; r++) {
+                int a = so + r * cols, b = dOff + r * cols;
+                for (int j = 0; j < cols; j++) dst[b + j] += src[a + j] * s[sOff + j];
+            }
+        }
     }
 
     public static final class Double extends Arith<double[]> {
@@ -101,6 +121,20 @@ public abstract sealed class Arith<A> permits Arith.Single, Arith.Double {
         }
         public void add(double[] d, int dOff, double[] s, int sOff, int n) {
             for (int i = 0; i < n; i++) d[dOff + i] += s[sOff + i];
+        }
+        public void copyScaleRows(double[] src, int so, double[] dst, int dOff, int rows, int cols, double[] s, int sOff) {
+            if (s == null) { System.arraycopy(src, so, dst, dOff, rows * cols); return; }
+            for (int r = 0; r < rows; r++) {
+                int a = so + r * cols, b = dOff + r * cols;
+                for (int j = 0; j < cols; j++) dst[b + j] = src[a + j] * s[sOff + j];
+            }
+        }
+        public void addScaledRows(double[] dst, int dOff, double[] src, int so, int rows, int cols, double[] s, int sOff) {
+            if (s == null) { add(dst, dOff, src, so, rows * cols); return; }
+            for (int r = 0; r < rows; r++) {
+                int a = so + r * cols, b = dOff + r * cols;
+                for (int j = 0; j < cols; j++) dst[b + j] += src[a + j] * s[sOff + j];
+            }
         }
     }
 }

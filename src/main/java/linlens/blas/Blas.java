@@ -5,6 +5,7 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
+import java.util.concurrent.atomic.LongAdder;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -49,7 +50,13 @@ public final class Blas {
         GET_THREADS = linker.downcallHandle(find(lookup, "openblas_get_num_threads"), FunctionDescriptor.of(JAVA_INT));
     }
 
+    /** Floating-point operations of every GEMM so far (2·m·n·k each): what benchmarks divide by. */
+    private static final LongAdder GEMM_FLOPS = new LongAdder();
+
     private Blas() {}
+
+    /** Total GEMM floating-point operations issued through this class since the JVM started. */
+    public static long gemmFlops() { return GEMM_FLOPS.sum(); }
 
     private static MemorySegment find(SymbolLookup lookup, String name) {
         return lookup.find(name).orElseThrow(() -> new ExceptionInInitializerError("OpenBLAS has no symbol " + name));
@@ -71,6 +78,7 @@ public final class Blas {
                              float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                              float beta, float[] c, int cOff, int ldc) {
         if (m == 0 || n == 0) return;
+        GEMM_FLOPS.add(2L * m * n * k);
         try {
             SGEMM.invokeExact(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k,
                     alpha, at(a, aOff), lda, at(b, bOff), ldb, beta, at(c, cOff), ldc);
@@ -82,6 +90,7 @@ public final class Blas {
                              double[] a, int aOff, int lda, double[] b, int bOff, int ldb,
                              double beta, double[] c, int cOff, int ldc) {
         if (m == 0 || n == 0) return;
+        GEMM_FLOPS.add(2L * m * n * k);
         try {
             DGEMM.invokeExact(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k,
                     alpha, at(a, aOff), lda, at(b, bOff), ldb, beta, at(c, cOff), ldc);

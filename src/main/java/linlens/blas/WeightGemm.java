@@ -39,6 +39,18 @@ public final class WeightGemm<A> {
     }
 
     /**
+     * The whole matrix decoded into {@code dst} (rows × cols, row-major), a tile at a time: for
+     * products that reuse it many times, where decoding once per use would dominate.
+     */
+    public void decodeAll(StoredMatrix w, A dst) {
+        int tr = tileRows(w), cols = w.cols();
+        for (int r = 0; r < w.rows(); r += tr) {
+            int nr = Math.min(tr, w.rows() - r);
+            ar.copy(decode(w, r, nr), 0, dst, r * cols, nr * cols);
+        }
+    }
+
+    /**
      * Y[:, 0:(r1-r0)] (+)= X · W[r0:r1, c0:c1]ᵀ: the forward product of m input rows (each of
      * c1-c0 values) with output features r0..r1, restricted to input features c0..c1.
      */

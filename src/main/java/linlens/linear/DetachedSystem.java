@@ -81,6 +81,64 @@ public final class DetachedSystem<A> {
         for (int t = p0; t < n; t++) ar.scaleRows(x, t * k * width, k, width, s, t * width);
     }
 
+    /** dst = src ⊙ s[p] per position (positions p0..n-1), one pass. */
+    private void copyScalePositions(A src, A dst, int p0, int k, int width, A s) {
+        for (int t = p0; t < n; t++) ar.copyScaleRows(src, t * k * width, dst, t * k * width, k, width, s, t * width);
+    }
+
+    /** dst += src ⊙ s[p] per position (positions p0..n-1), one pass. */
+    private void addScaledPositions(A dst, A src, int p0, int k, int width, A s) {
+        for (int t = p0; t < n; t++) ar.addScaledRows(dst, t * k * width, src, t * k * width, k, width, s, t * width);
+    }
+
+    /**
+     * Whether k vectors cross the MLP more cheaply through one d×d map per position,
+     * M_t = W_down·diag(c_t)·W_path (2d²F to form, 2kd² to apply), than through the two
+     * projections over the MLP width (4kdF).
+     */
+    private boolean mlpByPositionMaps(int k) {
+        return (long) d * F + (long) k * d < 2L * k * F;
+    }
+
+    /** M_t = W_down·diag(c_t)·W_path into w.map (d×d; row = MLP output feature), from the decoded weights. */
+    private void mlpMap(int l, int t, Workspace w) {
+        ar.copyScaleRows(w.down, 0, w.downScaled, 0, d, F, mlpCoef[l], t * F);
+        ar.gemm(false, false, d, d, F, w.downScaled, 0, F, w.path, 0, d, false, w.map, 0, d);
+    }
+
+    /**
+     * The MLP branch for positions p0..n-1, h += post(down(c ⊙ path(pre(h)))) forward
+     * ({@code transpose} false, on rows of x) or its transpose (on rows of gradients).
+     */
+    private void mlpBranch(int l, A h, int k, int p0, boolean transpose, boolean residual, Workspace w) {
+        Transformer.Layer wt = model.layers()[l];
+        int rows = (n - p0) * k, off = p0 * k * d, zOff = p0 * k * F;
+        A in = transpose ? postFfnNorm[l] : ffnNorm[l], out = transpose ? ffnNorm[l] : postFfnNorm[l];
+        copyScalePositions(h, w.b, p0, k, d, in);
+        if (mlpByPositionMaps(k)) {
+            w.decodeMlp(wt);
+            for (int t = p0; t < n; t++) {
+                mlpMap(l, t, w);
+                // forward: x_t·M_tᵀ; transpose: g_t·M_t (written to position t's rows of z)
+                ar.gemm(false, !transpose, k, d, d, w.b, t * k * d, d, w.map, 0, d, false, w.z, t * k * d, d);
+            }
+            if (residual) addScaledPositions(h, w.z, p0, k, d, out);
+            else copyScalePositions(w.z, h, p0, k, d, out);
+            return;
+        }
+        if (transpose) {
+            gemm.xW(w.b, off, rows, d, wt.down(), 0, d, 0, F, w.z, zOff, F, false);
+            scalePositions(w.z, p0, k, F, mlpCoef[l]);
+            gemm.xW(w.z, zOff, rows, F, pathWeight(wt), 0, F, 0, d, w.b, off, d, false);
+        } else {
+            gemm.xWt(w.b, off, rows, d, pathWeight(wt), 0, F, w.z, zOff, F, false);
+            scalePositions(w.z, p0, k, F, mlpCoef[l]);
+            gemm.xWt(w.z, zOff, rows, F, wt.down(), 0, d, w.b, off, d, false);
+        }
+        if (residual) addScaledPositions(h, w.b, p0, k, d, out);
+        else copyScalePositions(w.b, h, p0, k, d, out);
+    }
+
     // ---------------------------------------------------------------- reverse sweep: Jᵀ·U
 
     /**
@@ -129,16 +187,15 @@ public final class DetachedSystem<A> {
      */
     private void backLayer(int l, A g, int k, int p0, Workspace w, Site from) {
         Transformer.Layer wt = model.layers()[l];
-        int rows = (n - p0) * k, off = p0 * k * d;
-        if (from != Site.ATTN) backMlp(l, wt, g, k, p0, w, from == Site.LAYER);
+        int rows = (n - p0) * k;
+        if (from != Site.ATTN) mlpBranch(l, g, k, p0, true, from == Site.LAYER, w);
         // attention branch: h += post(W_O · mix_A(W_V · pre(h)))
-        ar.copy(g, off, w.b, off, rows * d);
-        scalePositions(w.b, p0, k, d, postAttnNorm[l]);
+        copyScalePositions(g, w.b, p0, k, d, postAttnNorm[l]);
         int headBlock = n * k * hd;
         ar.zero(w.gv, 0, KV * headBlock);
         for (int h = 0; h < H; h++) {
             int ho = h * headBlock;
-            gemm.xW(w.b, off, rows, d, wt.wo(), 0, d, h * hd, (h + 1) * hd, w.go, ho + p0 * k * hd, hd, false);
+            gemm.xW(w.b, p0 * k * d, rows, d, wt.wo(), 0, d, h * hd, (h + 1) * hd, w.go, ho + p0 * k * hd, hd, false);
             int grp = h / (H / KV);
             // G_v[s] += Σ_{t≥p0} A[t,s] G_o[t]
             ar.gemm(true, false, n, k * hd, n - p0, probs[l][h], p0 * n, n, w.go, ho + p0 * k * hd, k * hd,
@@ -146,22 +203,8 @@ public final class DetachedSystem<A> {
         }
         for (int grp = 0; grp < KV; grp++)
             gemm.xW(w.gv, grp * headBlock, n * k, hd, wt.wv(), grp * hd, (grp + 1) * hd, 0, d, w.b, 0, d, grp > 0);
-        scalePositions(w.b, 0, k, d, attnNorm[l]);
-        if (from == Site.ATTN) ar.copy(w.b, 0, g, 0, n * k * d);  // no residual path from the branch output
-        else ar.add(g, 0, w.b, 0, n * k * d);
-    }
-
-    /** MLP branch backward: g ← g + branchᵀ(g) (residual) or g ← branchᵀ(g) (starting at the MLP output). */
-    private void backMlp(int l, Transformer.Layer wt, A g, int k, int p0, Workspace w, boolean residual) {
-        int rows = (n - p0) * k, off = p0 * k * d;
-        ar.copy(g, off, w.b, off, rows * d);
-        scalePositions(w.b, p0, k, d, postFfnNorm[l]);
-        gemm.xW(w.b, off, rows, d, wt.down(), 0, d, 0, F, w.z, p0 * k * F, F, false);
-        scalePositions(w.z, p0, k, F, mlpCoef[l]);
-        gemm.xW(w.z, p0 * k * F, rows, F, pathWeight(wt), 0, F, 0, d, w.b, off, d, false);
-        scalePositions(w.b, p0, k, d, ffnNorm[l]);
-        if (residual) ar.add(g, off, w.b, off, rows * d);
-        else ar.copy(w.b, off, g, off, rows * d);
+        if (from == Site.ATTN) copyScalePositions(w.b, g, 0, k, d, attnNorm[l]);  // no residual path from the branch output
+        else addScaledPositions(g, w.b, 0, k, d, attnNorm[l]);
     }
 
     private StoredMatrix pathWeight(Transformer.Layer wt) { return path == MlpPath.UP ? wt.up() : wt.gate(); }
@@ -178,8 +221,7 @@ public final class DetachedSystem<A> {
         Workspace w = new Workspace(k);
         for (int l = 0; l < L; l++) forwardLayer(l, x, k, l == L - 1 ? n - 1 : 0, w);
         A y = ar.alloc(k * d);
-        ar.copy(x, (n - 1) * k * d, y, 0, k * d);
-        ar.scaleRows(y, 0, k, d, finalNorm, (n - 1) * d);
+        ar.copyScaleRows(x, (n - 1) * k * d, y, 0, k, d, finalNorm, (n - 1) * d);
         return y;
     }
 
@@ -187,8 +229,7 @@ public final class DetachedSystem<A> {
     private void forwardLayer(int l, A x, int k, int q0, Workspace w) {
         Transformer.Layer wt = model.layers()[l];
         int headBlock = n * k * hd, rows = (n - q0) * k, off = q0 * k * d;
-        ar.copy(x, 0, w.b, 0, n * k * d);
-        scalePositions(w.b, 0, k, d, attnNorm[l]);
+        copyScalePositions(x, w.b, 0, k, d, attnNorm[l]);
         for (int grp = 0; grp < KV; grp++)
             gemm.xWt(w.b, 0, n * k, d, wt.wv(), grp * hd, (grp + 1) * hd, w.gv, grp * headBlock, hd, false);
         for (int h = 0; h < H; h++) {
@@ -198,15 +239,8 @@ public final class DetachedSystem<A> {
             gemm.xWt(w.go, h * headBlock + q0 * k * hd, rows, hd, wt.wo(), 0, d, h * hd, (h + 1) * hd,
                     w.b, off, d, h > 0);
         }
-        scalePositions(w.b, q0, k, d, postAttnNorm[l]);
-        ar.add(x, off, w.b, off, rows * d);
-        ar.copy(x, off, w.b, off, rows * d);
-        scalePositions(w.b, q0, k, d, ffnNorm[l]);
-        gemm.xWt(w.b, off, rows, d, pathWeight(wt), 0, F, w.z, q0 * k * F, F, false);
-        scalePositions(w.z, q0, k, F, mlpCoef[l]);
-        gemm.xWt(w.z, q0 * k * F, rows, F, wt.down(), 0, d, w.b, off, d, false);
-        scalePositions(w.b, q0, k, d, postFfnNorm[l]);
-        ar.add(x, off, w.b, off, rows * d);
+        addScaledPositions(x, w.b, q0, k, d, postAttnNorm[l]);
+        mlpBranch(l, x, k, q0, false, true, w);
     }
 
     // ---------------------------------------------------------------- materialized J
@@ -265,12 +299,25 @@ public final class DetachedSystem<A> {
     /** Buffers of one sweep with k vectors. */
     private final class Workspace {
         final A b, z, go, gv;
+        /** For the per-position MLP maps: decoded W_down (d×F) and W_path (F×d), W_down·diag(c_t), M_t. */
+        A down, path, downScaled, map;
 
         Workspace(int k) {
             b = ar.alloc(n * k * d);
             z = ar.alloc(n * k * F);
             go = ar.alloc(H * n * k * hd);
             gv = ar.alloc(KV * n * k * hd);
+        }
+
+        void decodeMlp(Transformer.Layer wt) {
+            if (down == null) {
+                down = ar.alloc(d * F);
+                path = ar.alloc(F * d);
+                downScaled = ar.alloc(d * F);
+                map = ar.alloc(d * d);
+            }
+            gemm.decodeAll(wt.down(), down);
+            gemm.decodeAll(pathWeight(wt), path);
         }
     }
 }

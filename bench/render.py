@@ -1,0 +1,111 @@
+"""Renders the results of bench/run_all.sh into BENCHMARKS.md, between the results markers.
+
+Inputs (JSON, in the results folder): linlens.json (linlens bench, 8 and 32 tokens, all stages), torch.json
+(reference/pipeline_torch.py on the same prompts), long.json (linlens bench, 400 tokens, matrix-free top-k),
+big.json (linlens bench on the synthetic 4B model: forward and matrix-free top-k). Standard library only.
+
+Usage: python3 bench/render.py RESULTS_DIR BENCHMARKS.md
+"""
+import json
+import os
+import sys
+from pathlib import Path
+
+BEGIN, END = "<!-- results:begin (bench/render.py writes this part) -->", "<!-- results:end -->"
+
+
+def load(folder, name):
+    p = Path(folder) / name
+    return json.loads(p.read_text(encoding="utf-8")) if p.exists() else None
+
+
+def mb(b):
+    return f"{b / 1e6:,.0f} MB"
+
+
+def stage_table(report):
+    rows = ["| tokens | stage | wall time (best / median) | GFLOP | GFLOP/s | of sgemm peak | peak RSS | peak heap |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for p in report["prompts"]:
+        for s in p["stages"]:
+            rows.append(f"| {p['tokens']} | {s['stage']} | {s['wall_s_min']:.3f} s / {s['wall_s_median']:.3f} s | "
+                        f"{s['flops'] / 1e9:,.1f} | {s['gflop_per_s']:.1f} | {100 * s['fraction_of_sgemm_peak']:.0f}% | "
+                        f"{mb(s['peak_rss_bytes'])} | {mb(s['peak_heap_bytes'])} |")
+    return rows
+
+
+def machine(report):
+    pk = report["sgemm_peak"]
+    return (f"{report['cpu_cores']} cores, OpenBLAS {report['blas_threads']} threads, Java {report['java']}; "
+            f"sgemm peak measured in the run: **{pk['gflops']:.1f} GFLOP/s** (best of {', '.join(pk['shapes'])})")
+
+
+def stage(report, tokens, name):
+    for p in report["prompts"]:
+        if p["tokens"] == tokens:
+            for s in p["stages"]:
+                if s["stage"] == name:
+                    return p, s
+    return None, None
+
+
+def comparison(ours, ref):
+    rows = ["| tokens | linlens Jacobian | PyTorch autograd Jacobian | speed-up | linlens peak RSS | PyTorch peak RSS | "
+            "memory ratio | linlens of sgemm peak | memory target (weights + 2·J + 1 GB) | randomized SVD: torch.svd_lowrank on J / linlens matrix-free top-k |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    verdicts = []
+    for r in ref["prompts"]:
+        n = r["tokens"]
+        p, j = stage(ours, n, "jacobian")
+        _, tk = stage(ours, n, "topk_tokens_combined")
+        if j is None:
+            continue
+        speed = r["jacobian"]["wall_s_min"] / j["wall_s_min"]
+        mem = r["jacobian"]["peak_rss_bytes"] / j["peak_rss_bytes"]
+        target_ok = j["peak_rss_bytes"] <= p["memory_target_bytes"]
+        svd = f"{r['svd_lowrank']['wall_s_min']:.2f} s / {tk['wall_s_min']:.2f} s" if tk else f"{r['svd_lowrank']['wall_s_min']:.2f} s / -"
+        rows.append(f"| {n} | {j['wall_s_min']:.2f} s | {r['jacobian']['wall_s_min']:.2f} s | **{speed:.1f}×** | "
+                    f"{mb(j['peak_rss_bytes'])} | {mb(r['jacobian']['peak_rss_bytes'])} | {mem:.1f}× less | "
+                    f"{100 * j['fraction_of_sgemm_peak']:.0f}% | {mb(p['memory_target_bytes'])}: "
+                    f"{'met' if target_ok else 'NOT met'} | {svd} |")
+        verdicts.append((n, speed, j["fraction_of_sgemm_peak"], target_ok))
+    return rows, verdicts
+
+
+def main():
+    folder, target = sys.argv[1], Path(sys.argv[2])
+    ours, ref, long, big = (load(folder, n) for n in ("linlens.json", "torch.json", "long.json", "big.json"))
+    out = []
+    if ours:
+        out += [f"Machine: {machine(ours)}.", "", f"Model: {ours['model']['source']} "
+                f"({ours['stored_weights_bytes'] / 1e6:,.0f} MB stored).", "", "### linlens bench", ""]
+        out += stage_table(ours)
+    if ours and ref:
+        rows, verdicts = comparison(ours, ref)
+        out += ["", "### Side by side with the paper's pipeline (reference/pipeline_torch.py, float32, "
+                f"torch {ref['versions'].get('torch')}, {ref['torch_threads']} threads)", ""] + rows
+        out += ["", "Targets (issue 5): Jacobian ≥ 2× faster than the reference, ≥ 50% of the sgemm peak, peak memory "
+                "within weights + 2·J + 1 GB:"]
+        for n, speed, frac, ok in verdicts:
+            out.append(f"- {n} tokens: {speed:.1f}× faster ({'met' if speed >= 2 else 'NOT met'}); "
+                       f"{100 * frac:.0f}% of the sgemm peak ({'met' if frac >= 0.5 else 'NOT met'}); "
+                       f"memory {'met' if ok else 'NOT met'}.")
+    if long:
+        out += ["", "### Long prompt, matrix-free (no J formed)", "", machine(long) + ".", ""] + stage_table(long)
+    if big:
+        out += ["", f"### Bigger than floats allow: {big['model']['source']}", "",
+                f"{big['model']['hidden_size']} wide, {big['model']['layers']} layers, "
+                f"{big['matrix_parameters'] / 1e9:.2f}B matrix parameters, {big['stored_weights_bytes'] / 1e9:.2f} GB stored "
+                f"(as float32 they would take {big['matrix_parameters'] * 4 / 1e9:.1f} GB). {machine(big)}.", ""] + stage_table(big)
+    text = target.read_text(encoding="utf-8")
+    if BEGIN not in text or END not in text:
+        sys.exit(f"{target} has no results markers")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(head + BEGIN + "\n" + "\n".join(out) + "\n" + END + tail, encoding="utf-8")
+    os.replace(tmp, target)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Regenerates every number in BENCHMARKS.md on this machine, then rewrites its results section:
+#   1. linlens bench, 8 and 32 tokens: forward, full detached Jacobian, SVD + decoding, matrix-free top-k
+#   2. reference/pipeline_torch.py (the paper's PyTorch autograd pipeline) on the same prompts
+#   3. linlens bench, 400 tokens: matrix-free tokens-combined top-16
+#   4. linlens bench on a synthetic Gemma 3 4B Q4_K_M model (bench/make_synthetic_model.py, ~2.5 GB, made once)
+# Run it on a quiet machine: the benchmark measures the sgemm peak in the same run, and other load skews both.
+# Environment: BENCH_OUT (results folder, default target/bench), LINLENS_REF_VENV (default /opt/linlens-ref),
+# LINLENS_SYNTHETIC (the synthetic model's path), LINLENS_JAVA_OPTS (default -Xmx6g).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+out="${BENCH_OUT:-$root/target/bench}"
+py="${LINLENS_REF_VENV:-/opt/linlens-ref}/bin/python"
+big="${LINLENS_SYNTHETIC:-$HOME/.cache/linlens/synthetic/gemma3-4b-synthetic-q4_k_m.gguf}"
+export LINLENS_JAVA_OPTS="${LINLENS_JAVA_OPTS:--Xmx6g}"
+mkdir -p "$out"
+prompt=(--prompt-file bench/passage.txt)
+
+bin/linlens bench "${prompt[@]}" --tokens 8,32 --warmup 1 --repeats 3 --json "$out/linlens.json"
+"$py" reference/pipeline_torch.py "${prompt[@]}" --tokens 8,32 --warmup 1 --repeats 2 --threads "$(nproc)" --json "$out/torch.json"
+bin/linlens bench "${prompt[@]}" --tokens 400 --stages topk --warmup 0 --repeats 1 --json "$out/long.json"
+[ -f "$big" ] || "$py" bench/make_synthetic_model.py "$big"
+bin/linlens bench --model "$big" "${prompt[@]}" --tokens 8 --stages forward,topk --warmup 1 --repeats 1 --json "$out/big.json"
+python3 bench/render.py "$out" BENCHMARKS.md
+echo "BENCHMARKS.md updated from $out"

@@ -1,0 +1,103 @@
+package linlens.cli;
+
+import linlens.bench.Benchmark;
+import linlens.model.InputException;
+import linlens.model.Prompts;
+import linlens.model.Transformer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "bench", description = {
+        "Time the job's stages (forward pass, full detached Jacobian, SVD and decoding, matrix-free top-k) with",
+        "warm-up and repeats: wall time, FLOPs, GFLOP/s, fraction of the sgemm peak measured in the same run,",
+        "peak memory. Prompts of given token counts are the leading tokens of --prompt or --prompt-file."})
+public final class BenchCommand implements Callable<Integer> {
+    @Mixin CommonOptions common;
+    @Spec CommandSpec spec;
+
+    @Option(names = "--prompt", description = "Prompt text (default: \"${DEFAULT-VALUE}\").", defaultValue = CommonOptions.DEFAULT_PROMPT)
+    String prompt;
+
+    @Option(names = "--prompt-file", paramLabel = "FILE", description = "Read the prompt text from a UTF-8 file instead.")
+    Path promptFile;
+
+    @Option(names = "--tokens", split = ",", paramLabel = "N[,N...]",
+            description = "Benchmark the first N tokens of the prompt for each N (default: the whole prompt).")
+    List<Integer> tokens;
+
+    @Option(names = "--stages", split = ",", paramLabel = "STAGE[,STAGE...]",
+            description = "Any of forward, jacobian, svd_decode, topk (default: all).")
+    List<String> stages;
+
+    @Option(names = "--warmup", description = "Untimed runs per stage (default: ${DEFAULT-VALUE}).", defaultValue = "1")
+    int warmup;
+
+    @Option(names = "--repeats", description = "Timed runs per stage (default: ${DEFAULT-VALUE}).", defaultValue = "3")
+    int repeats;
+
+    @Option(names = "--k", description = "Singular triplets of the matrix-free top-k (default: ${DEFAULT-VALUE}).", defaultValue = "16")
+    int topK;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Write the report as JSON.")
+    Path json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (warmup < 0) throw new InputException("--warmup must be at least 0");
+        if (repeats < 1) throw new InputException("--repeats must be at least 1");
+        if (topK < 1) throw new InputException("--k must be at least 1");
+        List<Benchmark.Stage> st = parseStages();
+        JsonOutput.checkWritable(json);
+        String text = promptText();
+        PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        Transformer m = common.load(err);
+        int[] all = Prompts.encode(m, text);
+        List<int[]> prompts = new ArrayList<>();
+        for (int n : tokens == null ? List.of(all.length) : tokens) {
+            if (n < 1 || n > all.length)
+                throw new InputException("--tokens " + n + " out of range: the prompt has " + all.length + " tokens");
+            prompts.add(Arrays.copyOf(all, n));
+        }
+        var report = new Benchmark(m, new Benchmark.Options(warmup, repeats, topK, 8, st), out::println).run(prompts);
+        if (json != null) {
+            JsonOutput.write(json, report);
+            out.println("JSON written to " + json);
+        }
+        return 0;
+    }
+
+    private String promptText() {
+        if (promptFile == null) return prompt;
+        try {
+            return Files.readString(promptFile, StandardCharsets.UTF_8).strip();
+        } catch (IOException e) {
+            throw new InputException("cannot read --prompt-file " + promptFile + ": " + e.getMessage());
+        }
+    }
+
+    private List<Benchmark.Stage> parseStages() {
+        if (stages == null) return List.of(Benchmark.Stage.values());
+        List<Benchmark.Stage> st = new ArrayList<>();
+        for (String s : stages) {
+            try {
+                st.add(Benchmark.Stage.valueOf(s.trim().toUpperCase()));
+            } catch (IllegalArgumentException e) {
+                throw new InputException("unknown stage '" + s + "' (expected forward, jacobian, svd_decode or topk)");
+            }
+        }
+        return st;
+    }
+}
