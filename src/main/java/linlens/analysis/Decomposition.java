@@ -38,7 +38,8 @@ public final class Decomposition {
 
     public record Reconstruction(@JsonProperty("relative_error") double relativeError, String precision,
                                  @JsonProperty("mlp_path") String mlpPath,
-                                 @JsonProperty("output_norm") double outputNorm) {}
+                                 @JsonProperty("output_norm") double outputNorm,
+                                 @JsonProperty("constant_norm") double constantNorm) {}
 
     public record Component(double sigma, @JsonProperty("u_tokens") List<String> uTokens,
                             @JsonProperty("u_token_ids") List<Integer> uTokenIds,
@@ -120,13 +121,19 @@ public final class Decomposition {
         A jac = sys.jacobian(SWEEP_BUDGET);
         times.put("jacobian", ms(t0));
 
+        // y = Σ J_i x_i + c; c (from biases) comes from its own sweep, not from y
         A recon = sys.apply(jac, ar.fromDoubles(tr.x()));
+        A constant = sys.constant();
         double[] yHat = new double[d];
-        for (int i = 0; i < d; i++) yHat[i] = ar.get(recon, i);
-        double norm = 0;
-        for (double v : tr.y()) norm += v * v;
+        double norm = 0, cNorm = 0;
+        for (int i = 0; i < d; i++) {
+            double c = ar.get(constant, i);
+            yHat[i] = ar.get(recon, i) + c;
+            cNorm += c * c;
+            norm += tr.y()[i] * tr.y()[i];
+        }
         Reconstruction rec = new Reconstruction(relativeError(yHat, tr.y()), o.precision().label(),
-                o.mlpPath().name().toLowerCase(), Math.sqrt(norm));
+                o.mlpPath().name().toLowerCase(), Math.sqrt(norm), Math.sqrt(cNorm));
 
         t0 = System.nanoTime();
         List<Spectrum> spectra = new ArrayList<>();

@@ -32,6 +32,9 @@ public abstract sealed class Arith<A> permits Arith.Single, Arith.Double {
     /** x[r·cols + j] *= s[sOff + j] for each of {@code rows} rows starting at {@code xOff}. */
     public abstract void scaleRows(A x, int xOff, int rows, int cols, A s, int sOff);
 
+    /** x[r·cols + j] += b[j] for each of {@code rows} rows starting at {@code xOff}. */
+    public abstract void addRows(A x, int xOff, int rows, int cols, A b);
+
     /** x[xOff + i] *= s[sOff + i]. */
     public abstract void mul(A x, int xOff, A s, int sOff, int n);
 
@@ -64,6 +67,12 @@ public abstract sealed class Arith<A> permits Arith.Single, Arith.Double {
                 for (int j = 0; j < cols; j++) x[o + j] *= s[sOff + j];
             }
         }
+        public void addRows(float[] x, int xOff, int rows, int cols, float[] b) {
+            for (int r = 0; r < rows; r++) {
+                int o = xOff + r * cols;
+                for (int j = 0; j < cols; j++) x[o + j] += b[j];
+            }
+        }
         public void mul(float[] x, int xOff, float[] s, int sOff, int n) {
             for (int i = 0; i < n; i++) x[xOff + i] *= s[sOff + i];
         }
@@ -94,6 +103,12 @@ public abstract sealed class Arith<A> permits Arith.Single, Arith.Double {
             for (int r = 0; r < rows; r++) {
                 int o = xOff + r * cols;
                 for (int j = 0; j < cols; j++) x[o + j] *= s[sOff + j];
+            }
+        }
+        public void addRows(double[] x, int xOff, int rows, int cols, double[] b) {
+            for (int r = 0; r < rows; r++) {
+                int o = xOff + r * cols;
+                for (int j = 0; j < cols; j++) x[o + j] += b[j];
             }
         }
         public void mul(double[] x, int xOff, double[] s, int sOff, int n) {

@@ -127,7 +127,14 @@ public final class ForwardPass {
         gemm.xWt(a, 0, n, d, w.wq(), 0, qd, q, 0, qd, false);
         gemm.xWt(a, 0, n, d, w.wk(), 0, kvd, k, 0, kvd, false);
         gemm.xWt(a, 0, n, d, w.wv(), 0, kvd, v, 0, kvd, false);
-        if (w.qNorm() != null) { headNorm(q, n * H, hd, w.qNorm()); headNorm(k, n * KV, hd, w.kNorm()); }
+        addBias(q, w.bq());
+        addBias(k, w.bk());
+        addBias(v, w.bv());
+        if (w.qNorm() != null) {
+            boolean full = fam.qkNorm() == Family.QkNorm.FULL;
+            headNorm(q, full ? n : n * H, full ? qd : hd, w.qNorm());
+            headNorm(k, full ? n : n * KV, full ? kvd : hd, w.kNorm());
+        }
         rope(q, n, H, l);
         rope(k, n, KV, l);
         int window = cfg.windows()[l];
@@ -153,7 +160,14 @@ public final class ForwardPass {
         }
         double[] out = new double[n * d];
         gemm.xWt(o, 0, n, qd, w.wo(), 0, d, out, 0, d, false);
+        addBias(out, w.bo());
         return out;
+    }
+
+    /** Adds a bias (one value per feature) to every row of x; nothing when there is none. */
+    private static void addBias(double[] x, double[] b) {
+        if (b == null) return;
+        for (int i = 0; i < x.length; i++) x[i] += b[i % b.length];
     }
 
     /** RMSNorm over each of {@code rows} consecutive vectors of size {@code width}, in place. */
@@ -166,13 +180,14 @@ public final class ForwardPass {
     private void rope(double[] x, int n, int heads, int layer) {
         int hd = cfg.headDim(), half = cfg.rotaryDim() / 2;
         double[] inv = cfg.invFreq()[layer];
+        double mscale = cfg.ropeAttnFactor();
         for (int t = 0; t < n; t++)
             for (int h = 0; h < heads; h++) {
                 int base = (t * heads + h) * hd;
                 for (int i = 0; i < half; i++) {
-                    double ang = t * inv[i], c = Math.cos(ang), sn = Math.sin(ang);
+                    double ang = t * inv[i], c = Math.cos(ang) * mscale, sn = Math.sin(ang) * mscale;
                     int i0, i1;
-                    if (fam.rope() == Family.RopeStyle.NEOX) { i0 = base + i; i1 = base + i + half; }
+                    if (cfg.rope() == Family.RopeStyle.NEOX) { i0 = base + i; i1 = base + i + half; }
                     else { i0 = base + 2 * i; i1 = base + 2 * i + 1; }
                     double a = x[i0], b = x[i1];
                     x[i0] = a * c - b * sn;
