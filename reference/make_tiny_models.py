@@ -75,12 +75,13 @@ FAMILIES = {
     # Qwen 3: per-head QK-norm, separate head; stored as BF16.
     "qwen3": ("Qwen3ForCausalLM", "qwen3", dict(tie_word_embeddings=False, attention_bias=False,
                                                 rope_parameters=dict(rope_type="default", rope_theta=1000000.0))),
-    # Phi 3 / Phi 4 mini: fused qkv and gate_up, partial rotary (0.5), longrope with short factors
-    # and the attention factor, a sliding window on every layer; stored as F16.
+    # Phi 3 / Phi 4 mini: fused qkv and gate_up, partial rotary (0.5), longrope with the attention
+    # factor (short factors up to 8 tokens: prompt 0; long factors beyond: prompt 1), a sliding
+    # window on every layer; stored as F16.
     "phi3": ("Phi3ForCausalLM", "phi3", dict(
-        tie_word_embeddings=False, sliding_window=5, max_position_embeddings=1024, original_max_position_embeddings=256,
+        tie_word_embeddings=False, sliding_window=5, max_position_embeddings=1024, original_max_position_embeddings=8,
         rope_parameters=dict(rope_type="longrope", rope_theta=10000.0, partial_rotary_factor=0.5,
-                             original_max_position_embeddings=256,
+                             original_max_position_embeddings=8,
                              short_factor=[1.0, 1.25], long_factor=[2.0, 4.5]))),
     # Mistral: a sliding window on every layer.
     "mistral": ("MistralForCausalLM", "mistral", dict(tie_word_embeddings=False, sliding_window=7,

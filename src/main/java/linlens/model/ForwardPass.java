@@ -179,7 +179,7 @@ public final class ForwardPass {
     /** Rotary position embedding at positions 0..n-1, in place, for {@code heads} heads per row. */
     private void rope(double[] x, int n, int heads, int layer) {
         int hd = cfg.headDim(), half = cfg.rotaryDim() / 2;
-        double[] inv = cfg.invFreq()[layer];
+        double[] inv = cfg.invFreq(layer, n);
         double mscale = cfg.ropeAttnFactor();
         for (int t = 0; t < n; t++)
             for (int h = 0; h < heads; h++) {

@@ -86,7 +86,12 @@ final class HfLoader {
         double[] globalFreq = invFreq(fullRope, rotaryDim, cfgFile);
         double[] localFreq = invFreq(localRope, rotaryDim, cfgFile);
         double ropeAttnFactor = 1.0;
+        ModelConfig.LongRope longRope = null;
         if (ropeType(fullRope).equals("longrope")) {
+            double[][] perLayer = new double[layers][];
+            java.util.Arrays.fill(perLayer, ModelConfig.divided(ModelConfig.ropeInvFreq(fullRope.path("rope_theta").asDouble(10000.0),
+                    rotaryDim), factors(fullRope, "long_factor", rotaryDim / 2, cfgFile)));
+            longRope = new ModelConfig.LongRope(originalContext, perLayer);
             double factor = (double) context / originalContext;
             ropeAttnFactor = fullRope.has("attention_factor") ? fullRope.path("attention_factor").asDouble()
                     : factor <= 1 ? 1.0 : Math.sqrt(1 + Math.log(factor) / Math.log(originalContext));
@@ -110,7 +115,7 @@ final class HfLoader {
         }
         double attnScale = 1.0 / Math.sqrt(c.path("query_pre_attn_scalar").asDouble(headDim));
         ModelConfig cfg = new ModelConfig(c.path("model_type").asText(), dim, layers, heads, kvHeads, headDim, ffn, vocab,
-                context, eps, attnScale, rotaryDim, Family.RopeStyle.NEOX, ropeAttnFactor, windows, inv);
+                context, eps, attnScale, rotaryDim, Family.RopeStyle.NEOX, ropeAttnFactor, windows, inv, longRope);
 
         Family.HfNorms hn = fam.hfNorms();
         String L = "model.layers.%d.";
@@ -132,7 +137,7 @@ final class HfLoader {
         return p.path("rope_type").asText(p.path("type").asText("default"));
     }
 
-    /** Inverse frequencies for one set of RoPE parameters (the prompt stays within the original context). */
+    /** Inverse frequencies for one set of RoPE parameters (longrope: its short factors). */
     private static double[] invFreq(JsonNode p, int rotaryDim, Path file) {
         double[] inv = ModelConfig.ropeInvFreq(p.path("rope_theta").asDouble(10000.0), rotaryDim);
         return switch (ropeType(p)) {
@@ -140,17 +145,19 @@ final class HfLoader {
             case "linear" -> ModelConfig.divided(inv, filled(inv.length, p.path("factor").asDouble(1.0)));
             case "llama3" -> ModelConfig.llama3InvFreq(inv, p.path("factor").asDouble(), p.path("low_freq_factor").asDouble(),
                     p.path("high_freq_factor").asDouble(), p.path("original_max_position_embeddings").asDouble());
-            case "longrope" -> {
-                JsonNode f = p.path("short_factor");
-                if (f.size() != inv.length)
-                    throw new ModelFormatException(file + ": longrope short_factor has " + f.size() + " values, expected " + inv.length);
-                double[] d = new double[inv.length];
-                for (int i = 0; i < d.length; i++) d[i] = f.get(i).asDouble();
-                yield ModelConfig.divided(inv, d);
-            }
+            case "longrope" -> ModelConfig.divided(inv, factors(p, "short_factor", inv.length, file));
             default -> throw new ModelFormatException(file + ": unsupported rope_type '" + ropeType(p)
                     + "' (supported: default, linear, llama3, longrope)");
         };
+    }
+
+    /** Longrope's per-frequency factors ({@code short_factor} or {@code long_factor}). */
+    private static double[] factors(JsonNode p, String key, int n, Path file) {
+        JsonNode f = p.path(key);
+        if (f.size() != n) throw new ModelFormatException(file + ": longrope " + key + " has " + f.size() + " values, expected " + n);
+        double[] d = new double[n];
+        for (int i = 0; i < n; i++) d[i] = f.get(i).asDouble();
+        return d;
     }
 
     private static double[] filled(int n, double v) {

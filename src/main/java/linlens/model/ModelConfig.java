@@ -9,6 +9,8 @@ package linlens.model;
  * @param rope           how the rotated dimensions are paired in this checkpoint's q/k layout
  * @param ropeAttnFactor multiplies the rotated dimensions' cos and sin (Phi 3 longrope), 1 otherwise
  * @param attnScale      multiplies q·k before the softmax
+ * @param longRope       Phi 3 longrope: the frequencies for prompts longer than the original
+ *                       context (null for other models)
  */
 public record ModelConfig(
         String architecture,
@@ -26,7 +28,16 @@ public record ModelConfig(
         Family.RopeStyle rope,
         double ropeAttnFactor,
         int[] windows,
-        double[][] invFreq) {
+        double[][] invFreq,
+        LongRope longRope) {
+
+    /** Prompts of more than {@code originalContext} tokens rotate with {@code invFreq} (long factors). */
+    public record LongRope(int originalContext, double[][] invFreq) {}
+
+    /** Layer l's inverse frequencies for a prompt of n tokens. */
+    public double[] invFreq(int layer, int n) {
+        return longRope != null && n > longRope.originalContext() ? longRope.invFreq()[layer] : invFreq[layer];
+    }
 
     public int qDim() { return heads * headDim; }
     public int kvDim() { return kvHeads * headDim; }

@@ -172,13 +172,21 @@ public final class ModelLoader {
         double[] localFreq = globalFreq;
         double attnScale = 1.0 / Math.sqrt(headDim), ropeAttnFactor = 1.0;
         // Per-frequency divisors: Llama 3's frequency scaling (rope_freqs), Phi 3's longrope
-        // factors (short ones: prompts here stay within the original context).
+        // factors (short ones within the original context, long ones beyond it).
+        ModelConfig.LongRope longRope = null;
         StoredMatrix freqFactors = ts.find("rope_freqs.weight") != null ? ts.find("rope_freqs.weight")
                 : ts.find("rope_factors_short.weight");
         if (freqFactors != null) {
-            globalFreq = ModelConfig.divided(globalFreq, ts.vector(freqFactors.name(), rotaryDim / 2, 0, false));
+            double[] plain = globalFreq;
+            globalFreq = ModelConfig.divided(plain, ts.vector(freqFactors.name(), rotaryDim / 2, 0, false));
             localFreq = globalFreq;
             ropeAttnFactor = g.real(p + "rope.scaling.attn_factor", 1.0);
+            if (ts.find("rope_factors_long.weight") != null) {
+                double[] longFreq = ModelConfig.divided(plain, ts.vector("rope_factors_long.weight", rotaryDim / 2, 0, false));
+                double[][] perLayer = new double[layers][];
+                java.util.Arrays.fill(perLayer, longFreq);
+                longRope = new ModelConfig.LongRope((int) g.integer(p + "rope.scaling.original_context_length", context), perLayer);
+            }
         }
         if (fam == Family.GEMMA3) {
             // Gemma 3: local layers rotate with base 10000 and no scaling; global layers use the
@@ -189,7 +197,7 @@ public final class ModelLoader {
         }
         windowsByPattern(fam, window, localFreq, globalFreq, windows, invFreq);
         ModelConfig cfg = new ModelConfig(arch, dim, layers, heads, kvHeads, headDim, ffn, vocab, context, eps,
-                attnScale, rotaryDim, fam.ggufRope(), ropeAttnFactor, windows, invFreq);
+                attnScale, rotaryDim, fam.ggufRope(), ropeAttnFactor, windows, invFreq, longRope);
         if (tok.vocabSize() != vocab)
             throw new ModelFormatException(g.path() + ": tokenizer has " + tok.vocabSize() + " tokens but the embedding has " + vocab + " rows");
         return new Transformer(fam, cfg, tok, embd, out, ts.vector("output_norm.weight", dim, 0, false),
