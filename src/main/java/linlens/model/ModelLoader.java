@@ -8,6 +8,7 @@ import linlens.tokenizer.Tokenizer;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.function.Function;
 
 /**
@@ -110,13 +111,24 @@ public final class ModelLoader {
                 gate = ts.matrix(nm.at(nm.gate(), l, W), d, F);
                 up = ts.matrix(nm.at(nm.up(), l, W), d, F);
             }
+            for (String mlp : new String[] {nm.gate(), nm.up(), nm.down()})
+                if (ts.find(nm.at(mlp, l, B)) != null)
+                    throw new ModelFormatException(ts.where() + ": MLP biases (" + nm.at(mlp, l, B) + ") are not supported");
+            double[] bq, bk, bv;
+            if (qkv != null) {  // a fused bias splits like the fused weight
+                double[] b = ts.vector(nm.at(nm.qkv(), l, B), qd + 2 * kvd, 0, true);
+                bq = b == null ? null : Arrays.copyOfRange(b, 0, qd);
+                bk = b == null ? null : Arrays.copyOfRange(b, qd, qd + kvd);
+                bv = b == null ? null : Arrays.copyOfRange(b, qd + kvd, qd + 2 * kvd);
+            } else {
+                bq = ts.vector(nm.at(nm.q(), l, B), qd, 0, true);
+                bk = ts.vector(nm.at(nm.k(), l, B), kvd, 0, true);
+                bv = ts.vector(nm.at(nm.v(), l, B), kvd, 0, true);
+            }
             boolean qk = fam.qkNorm() != Family.QkNorm.NONE;
             ls[l] = new Transformer.Layer(
                     fam.preAttnNorm() ? ts.vector(nm.at(nm.attnNorm(), l, W), d, normOffset, false) : null,
-                    wq, wk, wv, ts.matrix(nm.at(nm.o(), l, W), qd, d),
-                    ts.vector(nm.at(qkv != null ? nm.qkv() : nm.q(), l, B), qd, 0, true),
-                    ts.vector(nm.at(nm.k(), l, B), kvd, 0, true),
-                    ts.vector(nm.at(nm.v(), l, B), kvd, 0, true),
+                    wq, wk, wv, ts.matrix(nm.at(nm.o(), l, W), qd, d), bq, bk, bv,
                     ts.vector(nm.at(nm.o(), l, B), d, 0, true),
                     qk ? ts.vector(nm.at(nm.qNorm(), l, W), qkNormSize, normOffset, false) : null,
                     qk ? ts.vector(nm.at(nm.kNorm(), l, W), kNormSize, normOffset, false) : null,
@@ -124,8 +136,6 @@ public final class ModelLoader {
                     fam.preFfnNorm() ? ts.vector(nm.at(nm.ffnNorm(), l, W), d, normOffset, false) : null,
                     gate, up, ts.matrix(nm.at(nm.down(), l, W), F, d),
                     fam.postFfnNorm() ? ts.vector(nm.at(nm.postFfnNorm(), l, W), d, normOffset, false) : null);
-            if (ls[l].bq() != null && qkv != null)
-                throw new ModelFormatException(ts.where() + ": biases on a fused qkv weight are not supported");
         }
         return ls;
     }
@@ -184,7 +194,7 @@ public final class ModelLoader {
             if (ts.find("rope_factors_long.weight") != null) {
                 double[] longFreq = ModelConfig.divided(plain, ts.vector("rope_factors_long.weight", rotaryDim / 2, 0, false));
                 double[][] perLayer = new double[layers][];
-                java.util.Arrays.fill(perLayer, longFreq);
+                Arrays.fill(perLayer, longFreq);
                 longRope = new ModelConfig.LongRope((int) g.integer(p + "rope.scaling.original_context_length", context), perLayer);
             }
         }
