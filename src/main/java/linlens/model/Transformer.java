@@ -21,10 +21,4 @@ public record Transformer(Family family, ModelConfig config, Tokenizer tokenizer
                         double[] postFfnNorm) {}
 
     public boolean tiedHead() { return output == embedding; }
-
-    /** Whether any layer has a value or output bias, which makes the map from x to y affine. */
-    public boolean affine() {
-        for (Layer l : layers) if (l.bv() != null || l.bo() != null) return true;
-        return false;
-    }
 }

@@ -72,6 +72,7 @@ public final class HfTokenizer implements Tokenizer {
         return -1;
     }
 
+    /** Special tokens written in the text are always recognised (the tokenizers library's behaviour); {@code parseSpecial} has no effect. */
     @Override
     public int[] encode(String text, boolean addSpecial, boolean parseSpecial) {
         Encoding e = tok.encode(text, addSpecial, false);
