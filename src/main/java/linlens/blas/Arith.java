@@ -32,8 +32,8 @@ public abstract sealed class Arith<A> permits Arith.Single, Arith.Double {
     /** x[r·cols + j] *= s[sOff + j] for each of {@code rows} rows starting at {@code xOff}. */
     public abstract void scaleRows(A x, int xOff, int rows, int cols, A s, int sOff);
 
-    /** x[r·cols + j] += b[j] for each of {@code rows} rows starting at {@code xOff}. */
-    public abstract void addRows(A x, int xOff, int rows, int cols, A b);
+    /** x[r·cols + j] += b[bOff + j] for each of {@code rows} rows starting at {@code xOff}. */
+    public abstract void addRows(A x, int xOff, int rows, int cols, A b, int bOff);
 
     /** x[xOff + i] *= s[sOff + i]. */
     public abstract void mul(A x, int xOff, A s, int sOff, int n);
@@ -67,10 +67,10 @@ public abstract sealed class Arith<A> permits Arith.Single, Arith.Double {
                 for (int j = 0; j < cols; j++) x[o + j] *= s[sOff + j];
             }
         }
-        public void addRows(float[] x, int xOff, int rows, int cols, float[] b) {
+        public void addRows(float[] x, int xOff, int rows, int cols, float[] b, int bOff) {
             for (int r = 0; r < rows; r++) {
                 int o = xOff + r * cols;
-                for (int j = 0; j < cols; j++) x[o + j] += b[j];
+                for (int j = 0; j < cols; j++) x[o + j] += b[bOff + j];
             }
         }
         public void mul(float[] x, int xOff, float[] s, int sOff, int n) {
@@ -105,10 +105,10 @@ public abstract sealed class Arith<A> permits Arith.Single, Arith.Double {
                 for (int j = 0; j < cols; j++) x[o + j] *= s[sOff + j];
             }
         }
-        public void addRows(double[] x, int xOff, int rows, int cols, double[] b) {
+        public void addRows(double[] x, int xOff, int rows, int cols, double[] b, int bOff) {
             for (int r = 0; r < rows; r++) {
                 int o = xOff + r * cols;
-                for (int j = 0; j < cols; j++) x[o + j] += b[j];
+                for (int j = 0; j < cols; j++) x[o + j] += b[bOff + j];
             }
         }
         public void mul(double[] x, int xOff, double[] s, int sOff, int n) {

@@ -180,7 +180,7 @@ public final class DetachedSystem<A> {
         for (int grp = 0; grp < KV; grp++)
             gemm.xWt(w.b, 0, n * k, d, wt.wv(), grp * hd, (grp + 1) * hd, w.gv, grp * headBlock, hd, false);
         if (biases && vBias[l] != null)
-            for (int grp = 0; grp < KV; grp++) ar.addRows(w.gv, grp * headBlock, n * k, hd, slice(vBias[l], grp * hd, hd));
+            for (int grp = 0; grp < KV; grp++) ar.addRows(w.gv, grp * headBlock, n * k, hd, vBias[l], grp * hd);
         for (int h = 0; h < H; h++) {
             int grp = h / (H / KV);
             ar.gemm(false, false, n - q0, k * hd, n, probs[l][h], q0 * n, n, w.gv, grp * headBlock, k * hd,
@@ -188,7 +188,7 @@ public final class DetachedSystem<A> {
             gemm.xWt(w.go, h * headBlock + q0 * k * hd, rows, hd, wt.wo(), 0, d, h * hd, (h + 1) * hd,
                     w.b, off, d, h > 0);
         }
-        if (biases && oBias[l] != null) ar.addRows(w.b, off, rows, d, oBias[l]);
+        if (biases && oBias[l] != null) ar.addRows(w.b, off, rows, d, oBias[l], 0);
         scalePositions(w.b, q0, k, d, postAttnNorm[l]);
         ar.add(x, off, w.b, off, rows * d);
         ar.copy(x, off, w.b, off, rows * d);
@@ -198,12 +198,6 @@ public final class DetachedSystem<A> {
         gemm.xWt(w.z, q0 * k * F, rows, F, wt.down(), 0, d, w.b, off, d, false);
         scalePositions(w.b, q0, k, d, postFfnNorm[l]);
         ar.add(x, off, w.b, off, rows * d);
-    }
-
-    private A slice(A v, int from, int len) {
-        A s = ar.alloc(len);
-        ar.copy(v, from, s, 0, len);
-        return s;
     }
 
     // ---------------------------------------------------------------- materialized J

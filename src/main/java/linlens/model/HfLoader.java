@@ -47,6 +47,9 @@ final class HfLoader {
 
     private static Transformer build(Path folder, Path cfgFile, JsonNode c, Family fam, Tokenizer tok, Safetensors st) {
         ModelLoader.Tensors ts = new ModelLoader.Tensors(folder.toString(), st.tensors()::get);
+        for (String key : new String[] {"attn_logit_softcapping", "final_logit_softcapping"})
+            if (c.path(key).isNumber())
+                throw new ModelFormatException(cfgFile + ": " + key + " is not supported");
         int dim = required(c, "hidden_size", cfgFile), layers = required(c, "num_hidden_layers", cfgFile);
         int heads = required(c, "num_attention_heads", cfgFile);
         int kvHeads = c.path("num_key_value_heads").asInt(heads);

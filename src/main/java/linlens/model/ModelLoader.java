@@ -199,6 +199,9 @@ public final class ModelLoader {
             }
         }
         if (fam == Family.GEMMA3) {
+            // Gemma 3 27B (62 layers) scales queries by its query_pre_attn_scalar = d / heads, not
+            // the head size; GGUF has no key for it, llama.cpp decides by the layer count too.
+            if (layers == 62) attnScale = 1.0 / Math.sqrt((double) dim / heads);
             // Gemma 3: local layers rotate with base 10000 and no scaling; global layers use the
             // configured base with the optional linear scaling factor.
             localFreq = ModelConfig.ropeInvFreq(10000.0, rotaryDim);

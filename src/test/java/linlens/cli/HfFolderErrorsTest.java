@@ -74,6 +74,14 @@ class HfFolderErrorsTest {
     }
 
     @Test
+    void logitSoftcappingIsRefused() throws IOException {
+        Path f = copy("gemma3");
+        editConfig(f, "\"final_logit_softcapping\": null", "\"final_logit_softcapping\": 30.0");
+        assertBadInput(run("predict", "--model", f.toString()),
+                f.resolve("config.json") + ": final_logit_softcapping is not supported");
+    }
+
+    @Test
     void unsupportedRopeType() throws IOException {
         Path f = copy("qwen2");
         editConfig(f, "\"rope_type\": \"default\"", "\"rope_type\": \"yarn\"");
