@@ -112,6 +112,13 @@ final class HfLoader {
                 windows[l] = local ? window : 0;
                 inv[l] = local ? localFreq : globalFreq;
             }
+        } else if (c.path("use_sliding_window").asBoolean(false) && c.has("max_window_layers")) {
+            // older Qwen 2 configs: the window applies from layer max_window_layers on
+            int from = c.path("max_window_layers").asInt();
+            for (int l = 0; l < layers; l++) {
+                windows[l] = l >= from ? window : 0;
+                inv[l] = globalFreq;
+            }
         } else {
             boolean used = c.path("use_sliding_window").asBoolean(true);
             ModelLoader.windowsByPattern(fam, used ? window : 0, localFreq, globalFreq, windows, inv);

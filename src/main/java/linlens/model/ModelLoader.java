@@ -202,9 +202,9 @@ public final class ModelLoader {
             // Gemma 3 27B (62 layers) scales queries by its query_pre_attn_scalar = d / heads, not
             // the head size; GGUF has no key for it, llama.cpp decides by the layer count too.
             if (layers == 62) attnScale = 1.0 / Math.sqrt((double) dim / heads);
-            // Gemma 3: local layers rotate with base 10000 and no scaling; global layers use the
-            // configured base with the optional linear scaling factor.
-            localFreq = ModelConfig.ropeInvFreq(10000.0, rotaryDim);
+            // Gemma 3: local layers rotate with their own base (10000) and no scaling; global layers
+            // use the configured base with the optional linear scaling factor.
+            localFreq = ModelConfig.ropeInvFreq(g.real(p + "rope.freq_base_swa", 10000.0), rotaryDim);
             double factor = g.real(p + "rope.scaling.factor", 1.0);
             if (factor != 1.0) for (int i = 0; i < globalFreq.length; i++) globalFreq[i] /= factor;
         }
