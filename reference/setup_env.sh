@@ -27,8 +27,8 @@ fi
 "$VENV/bin/pip" install -r "$HERE/requirements.txt"
 "$VENV/bin/python" - <<'PY'
 import importlib.metadata as m
-for p in ("numpy", "gguf", "llama-cpp-python", "torch"):
+for p in ("numpy", "gguf", "llama-cpp-python", "torch", "transformers", "safetensors", "tokenizers", "sentencepiece", "protobuf"):
     print(f"{p}=={m.version(p)}")
-import llama_cpp, gguf.quants, torch  # noqa: F401  (import check)
+import llama_cpp, gguf.quants, torch, transformers, safetensors, tokenizers  # noqa: F401  (import check)
 PY
 echo "reference venv ready: $VENV"

@@ -29,13 +29,15 @@ public final class Attribution {
 
     public record Contribution(int position, @JsonProperty("token_id") int tokenId, String token, double value) {}
 
-    public record ComponentContribution(int layer, String key, double total, @JsonProperty("per_position") double[] perPosition) {}
+    /** A branch's share: per input position, plus its bias constant (0 without biases); total = Σ + constant. */
+    public record ComponentContribution(int layer, String key, double total, @JsonProperty("per_position") double[] perPosition,
+                                        double constant) {}
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Split(@JsonProperty("token_id") int tokenId, String text,
                         @JsonProperty("versus_token_id") Integer versusTokenId, @JsonProperty("versus_text") String versusText,
                         double logit, double sum, @JsonProperty("relative_error") double relativeError,
-                        List<Contribution> contributions,
+                        List<Contribution> contributions, double constant,
                         @JsonProperty("embedding_direct") Double embeddingDirect,
                         List<ComponentContribution> components) {}
 
@@ -62,7 +64,8 @@ public final class Attribution {
         A g = sys.vjp(ar.fromDoubles(w), 1);
         double[] perPos = dotPerPosition(ar, g, tr.x(), n, d);
         List<Contribution> contribs = new ArrayList<>();
-        double sum = 0;
+        double constant = dot(ar, sys.constant(), w);  // w_tᵀ c: biases make y affine (0 without)
+        double sum = constant;
         for (int t = 0; t < n; t++) {
             contribs.add(new Contribution(t, tr.ids()[t], m.tokenizer().decode(tr.ids()[t]), perPos[t]));
             sum += perPos[t];
@@ -82,18 +85,30 @@ public final class Attribution {
             for (int l = 0; l < m.config().layers(); l++)
                 for (Site s : new Site[]{Site.ATTN, Site.MLP}) {
                     double[] pp = dotPerPosition(ar, sys.vjpFromSite(l, s, u, 1, 0, null), tr.x(), n, d);
-                    double tot = 0;
+                    double c = dot(ar, sys.siteConstant(0, l, s, ar.fromDoubles(fsT(fs, n, d))), w);
+                    double tot = c;
                     for (double v : pp) tot += v;
-                    comps.add(new ComponentContribution(l, s.key, tot, pp));
+                    comps.add(new ComponentContribution(l, s.key, tot, pp, c));
                 }
         }
         Map<String, Double> times = new LinkedHashMap<>();
         times.put("attribution", Decomposition.ms(t0));
         Split split = new Split(o.tokenId(), m.tokenizer().decode(o.tokenId()), o.versusId(),
                 o.versusId() == null ? null : m.tokenizer().decode(o.versusId()), logit, sum,
-                Math.abs(sum - logit) / Math.max(Math.abs(logit), 1e-300), contribs, direct, comps);
+                Math.abs(sum - logit) / Math.max(Math.abs(logit), 1e-300), contribs, constant, direct, comps);
         return new Result(Decomposition.info(m), prompt, Decomposition.tokens(m, tr.ids()), Decomposition.predict(m, tr, 5),
                 o.precision().label(), split, times);
+    }
+
+    /** The final norm's frozen scales at the last position. */
+    private static double[] fsT(double[] fs, int n, int d) {
+        return java.util.Arrays.copyOfRange(fs, (n - 1) * d, n * d);
+    }
+
+    private static <A> double dot(Arith<A> ar, A a, double[] w) {
+        double s = 0;
+        for (int j = 0; j < w.length; j++) s += ar.get(a, j) * w[j];
+        return s;
     }
 
     /** Row {@code id} of the unembedding (the tied embedding or the output head). */

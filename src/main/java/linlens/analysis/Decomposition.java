@@ -49,7 +49,8 @@ public final class Decomposition {
 
     public record Reconstruction(@JsonProperty("relative_error") double relativeError, String precision,
                                  @JsonProperty("mlp_path") String mlpPath,
-                                 @JsonProperty("output_norm") double outputNorm) {}
+                                 @JsonProperty("output_norm") double outputNorm,
+                                 @JsonProperty("constant_norm") double constantNorm) {}
 
     /** A column (output space) or row (input space) of J_i with a large norm, decoded. */
     public record Line(int index, double norm, List<String> tokens, @JsonProperty("token_ids") List<Integer> tokenIds) {}
@@ -141,13 +142,19 @@ public final class Decomposition {
         A jac = sys.jacobian(SWEEP_BUDGET);
         times.put("jacobian", ms(t0));
 
+        // y = Σ J_i x_i + c; c (from biases) comes from its own sweep, not from y
         A recon = sys.apply(jac, ar.fromDoubles(tr.x()));
+        A constant = sys.constant();
         double[] yHat = new double[d];
-        for (int i = 0; i < d; i++) yHat[i] = ar.get(recon, i);
-        double norm = 0;
-        for (double v : tr.y()) norm += v * v;
+        double norm = 0, cNorm = 0;
+        for (int i = 0; i < d; i++) {
+            double c = ar.get(constant, i);
+            yHat[i] = ar.get(recon, i) + c;
+            cNorm += c * c;
+            norm += tr.y()[i] * tr.y()[i];
+        }
         Reconstruction rec = new Reconstruction(relativeError(yHat, tr.y()), o.precision().label(),
-                o.mlpPath().name().toLowerCase(), Math.sqrt(norm));
+                o.mlpPath().name().toLowerCase(), Math.sqrt(norm), Math.sqrt(cNorm));
 
         NonlinearReconstruction nonlin = null;
         double[] yOrd = null, ordinary = null;

@@ -74,9 +74,13 @@ public final class LayerAnalysis {
             double[] scale = finalNormScale(m, siteVec);
             double[] out = new double[d];
             for (int j = 0; j < d; j++) out[j] = siteVec[j] * scale[j];
-            var jacs = sys.siteJacobians(l, site, ar.fromDoubles(scale), true, SWEEP_BUDGET);
-            double cumErr = Decomposition.relativeError(toDoubles(ar, sys.apply(jacs.cumulative(), ar.fromDoubles(tr.x())), d), out);
-            double lwErr = Decomposition.relativeError(toDoubles(ar, sys.apply(jacs.layerwise(), ar.fromDoubles(tr.resid()[l])), d), out);
+            A outScale = ar.fromDoubles(scale);
+            var jacs = sys.siteJacobians(l, site, outScale, true, SWEEP_BUDGET);
+            // biases make each map affine: out = Σ J_i x_i + c
+            double cumErr = Decomposition.relativeError(plus(toDoubles(ar, sys.apply(jacs.cumulative(), ar.fromDoubles(tr.x())), d),
+                    toDoubles(ar, sys.siteConstant(0, l, site, outScale), d)), out);
+            double lwErr = Decomposition.relativeError(plus(toDoubles(ar, sys.apply(jacs.layerwise(), ar.fromDoubles(tr.resid()[l])), d),
+                    toDoubles(ar, sys.siteConstant(l, l, site, outScale), d)), out);
             int K = o.components();
             raws.add(new Raw(l, site, cumErr, lwErr,
                     Svd.of(ar, jacs.cumulative(), (n - 1) * d * d, d, d, K, out, n - 1),
@@ -153,6 +157,11 @@ public final class LayerAnalysis {
     private static int indexOf(int[] a, int v) {
         for (int i = 0; i < a.length; i++) if (a[i] == v) return i;
         return -1;
+    }
+
+    private static double[] plus(double[] a, double[] b) {
+        for (int i = 0; i < a.length; i++) a[i] += b[i];
+        return a;
     }
 
     static <A> double[] toDoubles(Arith<A> ar, A a, int n) {

@@ -32,8 +32,14 @@ public abstract sealed class Arith<A> permits Arith.Single, Arith.Double {
     /** x[r·cols + j] *= s[sOff + j] for each of {@code rows} rows starting at {@code xOff}. */
     public abstract void scaleRows(A x, int xOff, int rows, int cols, A s, int sOff);
 
+    /** x[r·cols + j] += b[bOff + j] for each of {@code rows} rows starting at {@code xOff}. */
+    public abstract void addRows(A x, int xOff, int rows, int cols, A b, int bOff);
+
     /** x[xOff + i] *= s[sOff + i]. */
     public abstract void mul(A x, int xOff, A s, int sOff, int n);
+
+    /** dst[dOff + i] += a · src[sOff + i]. */
+    public abstract void axpy(double a, A src, int sOff, A dst, int dOff, int n);
 
     /** dst[dOff + i] += src[sOff + i]. */
     public abstract void add(A dst, int dOff, A src, int sOff, int n);
@@ -70,8 +76,18 @@ public abstract sealed class Arith<A> permits Arith.Single, Arith.Double {
                 for (int j = 0; j < cols; j++) x[o + j] *= s[sOff + j];
             }
         }
+        public void addRows(float[] x, int xOff, int rows, int cols, float[] b, int bOff) {
+            for (int r = 0; r < rows; r++) {
+                int o = xOff + r * cols;
+                for (int j = 0; j < cols; j++) x[o + j] += b[bOff + j];
+            }
+        }
         public void mul(float[] x, int xOff, float[] s, int sOff, int n) {
             for (int i = 0; i < n; i++) x[xOff + i] *= s[sOff + i];
+        }
+        public void axpy(double a, float[] s, int sOff, float[] d, int dOff, int n) {
+            float f = (float) a;
+            for (int i = 0; i < n; i++) d[dOff + i] += f * s[sOff + i];
         }
         public void add(float[] d, int dOff, float[] s, int sOff, int n) {
             for (int i = 0; i < n; i++) d[dOff + i] += s[sOff + i];
@@ -116,8 +132,17 @@ public abstract sealed class Arith<A> permits Arith.Single, Arith.Double {
                 for (int j = 0; j < cols; j++) x[o + j] *= s[sOff + j];
             }
         }
+        public void addRows(double[] x, int xOff, int rows, int cols, double[] b, int bOff) {
+            for (int r = 0; r < rows; r++) {
+                int o = xOff + r * cols;
+                for (int j = 0; j < cols; j++) x[o + j] += b[bOff + j];
+            }
+        }
         public void mul(double[] x, int xOff, double[] s, int sOff, int n) {
             for (int i = 0; i < n; i++) x[xOff + i] *= s[sOff + i];
+        }
+        public void axpy(double a, double[] s, int sOff, double[] d, int dOff, int n) {
+            for (int i = 0; i < n; i++) d[dOff + i] += a * s[sOff + i];
         }
         public void add(double[] d, int dOff, double[] s, int sOff, int n) {
             for (int i = 0; i < n; i++) d[dOff + i] += s[sOff + i];

@@ -14,7 +14,7 @@ public final class CommonOptions {
     public static final String DEFAULT_MODEL = "gemma-3-270m";
     public static final String DEFAULT_PROMPT = "The bridge out of Marin is the";
 
-    @Option(names = "--model", paramLabel = "MODEL", description = "Model file (.gguf) or cached model name (default: ${DEFAULT-VALUE}).",
+    @Option(names = "--model", paramLabel = "MODEL", description = "Model file (.gguf), Hugging Face model folder (config.json, safetensors, tokenizer.json) or cached model name (default: ${DEFAULT-VALUE}).",
             defaultValue = DEFAULT_MODEL)
     public String model;
 

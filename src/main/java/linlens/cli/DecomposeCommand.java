@@ -90,7 +90,11 @@ public final class DecomposeCommand implements Callable<Integer> {
         for (int i = 1; i < p.top().size(); i++) out.printf(" %s %.4f", Text.quote(p.top().get(i).text()), p.top().get(i).probability());
         out.println(")");
         var rc = r.reconstruction();
-        out.printf("Reconstruction: |Σ J_i x_i - y| / |y| = %.3e  (%s, mlp path %s)%n", rc.relativeError(), rc.precision(), rc.mlpPath());
+        if (rc.constantNorm() > 0)
+            out.printf("Reconstruction: |Σ J_i x_i + c - y| / |y| = %.3e  (%s, mlp path %s; biases: |c| / |y| = %.3g)%n",
+                    rc.relativeError(), rc.precision(), rc.mlpPath(), rc.constantNorm() / rc.outputNorm());
+        else
+            out.printf("Reconstruction: |Σ J_i x_i - y| / |y| = %.3e  (%s, mlp path %s)%n", rc.relativeError(), rc.precision(), rc.mlpPath());
         if (r.nonlinearReconstruction() != null)
             out.printf("Ordinary J (nothing frozen): |Σ J_i x_i - y| / |y| = %.3e%n", r.nonlinearReconstruction().relativeError());
         var comb = r.svdCombined();

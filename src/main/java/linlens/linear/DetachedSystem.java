@@ -33,6 +33,7 @@ public final class DetachedSystem<A> {
     private final A[] attnNorm, postAttnNorm, ffnNorm, postFfnNorm, mlpCoef;
     private final A[][] probs;
     private final A finalNorm;
+    private final A[] vBias, oBias;
 
     @SuppressWarnings("unchecked")
     public DetachedSystem(Transformer model, ForwardTrace trace, MlpPath path, Arith<A> ar) {
@@ -66,6 +67,12 @@ public final class DetachedSystem<A> {
             for (int h = 0; h < H; h++) probs[l][h] = conv(f.probs()[h]);
         }
         finalNorm = conv(fz.finalNorm());
+        vBias = (A[]) new Object[L];
+        oBias = (A[]) new Object[L];
+        for (int l = 0; l < L; l++) {
+            vBias[l] = conv(model.layers()[l].bv());
+            oBias[l] = conv(model.layers()[l].bo());
+        }
     }
 
     private A conv(double[] v) { return v == null ? null : ar.fromDoubles(v); }
@@ -218,20 +225,41 @@ public final class DetachedSystem<A> {
     public A jvp(A v, int k) {
         A x = ar.alloc(n * k * d);
         ar.copy(v, 0, x, 0, n * k * d);
+        return sweep(x, k, false);
+    }
+
+    /**
+     * The constant term c of the affine map y = Σ_i J_i x_i + c: the frozen system's output for a
+     * zero input with the value and output biases on (zero when the model has no such biases).
+     */
+    public A constant() {
+        return sweep(ar.alloc(n * d), 1, true);
+    }
+
+    /** Forward sweep of state x (n, k, d), in place; returns the last position's output, (k, d). */
+    private A sweep(A x, int k, boolean biases) {
         Workspace w = new Workspace(k);
-        for (int l = 0; l < L; l++) forwardLayer(l, x, k, l == L - 1 ? n - 1 : 0, w);
+        for (int l = 0; l < L; l++) forwardLayer(l, x, k, l == L - 1 ? n - 1 : 0, w, biases);
         A y = ar.alloc(k * d);
         ar.copyScaleRows(x, (n - 1) * k * d, y, 0, k, d, finalNorm, (n - 1) * d);
         return y;
     }
 
     /** One layer forward through the frozen system; outputs needed only at positions ≥ q0. */
-    private void forwardLayer(int l, A x, int k, int q0, Workspace w) {
+    private void forwardLayer(int l, A x, int k, int q0, Workspace w, boolean biases) {
+        forwardAttention(l, x, k, q0, w, biases);
+        mlpBranch(l, x, k, q0, false, true, w);
+    }
+
+    /** The attention half of a layer forward: x += post(W_O · mix_A(W_V · pre(x))) (+ biases). */
+    private void forwardAttention(int l, A x, int k, int q0, Workspace w, boolean biases) {
         Transformer.Layer wt = model.layers()[l];
         int headBlock = n * k * hd, rows = (n - q0) * k, off = q0 * k * d;
         copyScalePositions(x, w.b, 0, k, d, attnNorm[l]);
         for (int grp = 0; grp < KV; grp++)
             gemm.xWt(w.b, 0, n * k, d, wt.wv(), grp * hd, (grp + 1) * hd, w.gv, grp * headBlock, hd, false);
+        if (biases && vBias[l] != null)
+            for (int grp = 0; grp < KV; grp++) ar.addRows(w.gv, grp * headBlock, n * k, hd, vBias[l], grp * hd);
         for (int h = 0; h < H; h++) {
             int grp = h / (H / KV);
             ar.gemm(false, false, n - q0, k * hd, n, probs[l][h], q0 * n, n, w.gv, grp * headBlock, k * hd,
@@ -239,8 +267,35 @@ public final class DetachedSystem<A> {
             gemm.xWt(w.go, h * headBlock + q0 * k * hd, rows, hd, wt.wo(), 0, d, h * hd, (h + 1) * hd,
                     w.b, off, d, h > 0);
         }
+        if (biases && oBias[l] != null) ar.addRows(w.b, off, rows, d, oBias[l], 0);
         addScaledPositions(x, w.b, q0, k, d, postAttnNorm[l]);
-        mlpBranch(l, x, k, q0, false, true, w);
+    }
+
+    /**
+     * The constant term of a site's output (outScale ⊙ site(layer)[T]) as an affine function of
+     * the residual stream entering layer {@code fromLayer} (0: of the embeddings): the frozen
+     * system run on a zero input there with its biases on, read at the site (d values; zero for
+     * models without value/output biases).
+     */
+    public A siteConstant(int fromLayer, int layer, Site site, A outScale) {
+        A x = ar.alloc(n * d);
+        Workspace w = new Workspace(1);
+        for (int l = fromLayer; l < layer; l++) forwardLayer(l, x, 1, 0, w, true);
+        A before = ar.alloc(d), c = ar.alloc(d);
+        ar.copy(x, (n - 1) * d, before, 0, d);
+        forwardAttention(layer, x, 1, 0, w, true);
+        if (site == Site.ATTN) {
+            ar.copy(x, (n - 1) * d, c, 0, d);
+            ar.axpy(-1, before, 0, c, 0, d);
+        } else {
+            A mid = ar.alloc(d);
+            ar.copy(x, (n - 1) * d, mid, 0, d);
+            mlpBranch(layer, x, 1, 0, false, true, w);
+            ar.copy(x, (n - 1) * d, c, 0, d);
+            if (site == Site.MLP) ar.axpy(-1, mid, 0, c, 0, d);
+        }
+        ar.mul(c, 0, outScale, 0, d);
+        return c;
     }
 
     // ---------------------------------------------------------------- materialized J

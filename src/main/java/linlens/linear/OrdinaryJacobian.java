@@ -136,17 +136,32 @@ public final class OrdinaryJacobian {
 
     /** Transposed RoPE on head-major gradients (heads, n, k, hd): row (t, c) rotates back by position t. */
     private void rotateBack(double[] gx, int heads, int layer) {
+        double[] inv = cfg.invFreq(layer, n);
+        int k = tk(gx, heads);
         for (int h = 0; h < heads; h++)
             for (int t = 0; t < n; t++)
-                for (int c = 0; c < tk(gx, heads); c++)
-                    Rope.rotate(gx, ((h * n + t) * tk(gx, heads) + c) * hd, t, cfg.invFreq()[layer], model.family().rope(), true);
+                for (int c = 0; c < k; c++)
+                    Rope.rotate(gx, ((h * n + t) * k + c) * hd, t, inv, cfg.ropeAttnFactor(), cfg.rope(), true);
     }
 
     /** k, recovered from a head-major buffer's size. */
     private int tk(double[] gx, int heads) { return gx.length / (heads * n * hd); }
 
-    /** RMSNorm backward over each head vector of head-major gradients; x: the pre-norm rows (n × heads·hd). */
+    /**
+     * QK-norm backward on head-major gradients (heads, n, k, hd); x: the pre-norm rows
+     * (n × heads·hd). Per head (hd values), or over all heads of a position (FULL, OLMo 2).
+     */
     private void headNormBack(double[] gx, int heads, int k, double[] x, int ld, double[] w) {
+        if (model.family().qkNorm() == Family.QkNorm.FULL) {
+            double[] row = new double[heads * hd];
+            for (int t = 0; t < n; t++)
+                for (int c = 0; c < k; c++) {
+                    for (int h = 0; h < heads; h++) System.arraycopy(gx, ((h * n + t) * k + c) * hd, row, h * hd, hd);
+                    rmsBackRow(row, 0, x, t * ld, heads * hd, w);
+                    for (int h = 0; h < heads; h++) System.arraycopy(row, h * hd, gx, ((h * n + t) * k + c) * hd, hd);
+                }
+            return;
+        }
         for (int h = 0; h < heads; h++)
             for (int t = 0; t < n; t++)
                 for (int c = 0; c < k; c++)

@@ -147,8 +147,15 @@ public final class ForwardPass {
         gemm.xWt(a, 0, n, d, w.wq(), 0, qd, q, 0, qd, false);
         gemm.xWt(a, 0, n, d, w.wk(), 0, kvd, k, 0, kvd, false);
         gemm.xWt(a, 0, n, d, w.wv(), 0, kvd, v, 0, kvd, false);
+        addBias(q, w.bq());
+        addBias(k, w.bk());
+        addBias(v, w.bv());
         if (qkv != null) { qkv[0] = q.clone(); qkv[1] = k.clone(); qkv[4] = v; }
-        if (w.qNorm() != null) { headNorm(q, n * H, hd, w.qNorm()); headNorm(k, n * KV, hd, w.kNorm()); }
+        if (w.qNorm() != null) {
+            boolean full = fam.qkNorm() == Family.QkNorm.FULL;
+            headNorm(q, full ? n : n * H, full ? qd : hd, w.qNorm());
+            headNorm(k, full ? n : n * KV, full ? kvd : hd, w.kNorm());
+        }
         rope(q, n, H, l);
         rope(k, n, KV, l);
         if (qkv != null) { qkv[2] = q; qkv[3] = k; }
@@ -175,7 +182,14 @@ public final class ForwardPass {
         }
         double[] out = new double[n * d];
         gemm.xWt(o, 0, n, qd, w.wo(), 0, d, out, 0, d, false);
+        addBias(out, w.bo());
         return out;
+    }
+
+    /** Adds a bias (one value per feature) to every row of x; nothing when there is none. */
+    private static void addBias(double[] x, double[] b) {
+        if (b == null) return;
+        for (int i = 0; i < x.length; i++) x[i] += b[i % b.length];
     }
 
     /** RMSNorm over each of {@code rows} consecutive vectors of size {@code width}, in place. */
@@ -186,9 +200,10 @@ public final class ForwardPass {
 
     /** Rotary position embedding at positions 0..n-1, in place, for {@code heads} heads per row. */
     private void rope(double[] x, int n, int heads, int layer) {
+        double[] inv = cfg.invFreq(layer, n);
         for (int t = 0; t < n; t++)
             for (int h = 0; h < heads; h++)
-                Rope.rotate(x, (t * heads + h) * cfg.headDim(), t, cfg.invFreq()[layer], fam.rope(), false);
+                Rope.rotate(x, (t * heads + h) * cfg.headDim(), t, inv, cfg.ropeAttnFactor(), cfg.rope(), false);
     }
 
 }

@@ -11,10 +11,11 @@ public record Transformer(Family family, ModelConfig config, Tokenizer tokenizer
                           StoredMatrix output, double[] outputNorm, Layer[] layers, String source) {
 
     /**
-     * One block's weights. Norm vectors are null where the family has no such norm.
+     * One block's weights. Norm vectors and biases are null where the model has none.
      * q/k/v/o and gate/up/down are matrices with rows = output features.
      */
     public record Layer(double[] attnNorm, StoredMatrix wq, StoredMatrix wk, StoredMatrix wv, StoredMatrix wo,
+                        double[] bq, double[] bk, double[] bv, double[] bo,
                         double[] qNorm, double[] kNorm, double[] postAttnNorm,
                         double[] ffnNorm, StoredMatrix gate, StoredMatrix up, StoredMatrix down,
                         double[] postFfnNorm) {}

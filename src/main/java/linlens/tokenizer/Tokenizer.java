@@ -51,10 +51,9 @@ public interface Tokenizer {
         String model = gguf.string("tokenizer.ggml.model");
         return switch (model) {
             case "llama" -> SpmTokenizer.fromGguf(gguf);
-            case "gpt2" -> throw new ModelFormatException(gguf.path()
-                    + ": tokenizer 'gpt2' (GPT-2 style byte-level BPE) is not supported yet; supported: 'llama' (SentencePiece BPE)");
+            case "gpt2" -> ByteBpeTokenizer.fromGguf(gguf);
             default -> throw new ModelFormatException(gguf.path() + ": unsupported tokenizer model '" + model
-                    + "'; supported: 'llama' (SentencePiece BPE)");
+                    + "'; supported: 'llama' (SentencePiece BPE), 'gpt2' (byte-level BPE)");
         };
     }
 }
