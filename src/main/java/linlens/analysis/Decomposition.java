@@ -7,6 +7,7 @@ import linlens.linear.Precision;
 import linlens.model.ForwardPass;
 import linlens.model.ForwardTrace;
 import linlens.model.MlpPath;
+import linlens.model.Progress;
 import linlens.model.Transformer;
 
 import java.util.ArrayList;
@@ -107,17 +108,32 @@ public final class Decomposition {
         long t0 = System.nanoTime();
         ForwardTrace tr = new ForwardPass(m).run(ids);
         times.put("forward", ms(t0));
-        return o.precision() == Precision.FP32
-                ? finish(m, prompt, tr, o, Arith.F32, times)
-                : finish(m, prompt, tr, o, Arith.F64, times);
+        return run(m, prompt, tr, o, times, Progress.NONE).result();
     }
 
-    private static <A> Result finish(Transformer m, String prompt, ForwardTrace tr, Options o, Arith<A> ar,
-                                     Map<String, Double> times) {
+    /**
+     * A result with the arrays behind it: the output embedding y, its reconstruction Σ J_i x_i,
+     * and every J_i as one (n, d, d) array in the job's precision (row = output feature).
+     */
+    public record Detail<A>(Result result, double[] y, double[] reconstructed, Arith<A> arith, A jacobian) {}
+
+    /**
+     * The job on a finished forward pass (its prediction is available before this long step);
+     * {@code times} holds the timings so far and receives the rest.
+     */
+    public static Detail<?> run(Transformer m, String prompt, ForwardTrace tr, Options o, Map<String, Double> times,
+                                Progress progress) {
+        return o.precision() == Precision.FP32
+                ? finish(m, prompt, tr, o, Arith.F32, times, progress)
+                : finish(m, prompt, tr, o, Arith.F64, times, progress);
+    }
+
+    private static <A> Detail<A> finish(Transformer m, String prompt, ForwardTrace tr, Options o, Arith<A> ar,
+                                        Map<String, Double> times, Progress progress) {
         int n = tr.n(), d = m.config().dim();
         long t0 = System.nanoTime();
         DetachedSystem<A> sys = new DetachedSystem<>(m, tr, o.mlpPath(), ar);
-        A jac = sys.jacobian(SWEEP_BUDGET);
+        A jac = sys.jacobian(SWEEP_BUDGET, progress);
         times.put("jacobian", ms(t0));
 
         A recon = sys.apply(jac, ar.fromDoubles(tr.x()));
@@ -130,10 +146,14 @@ public final class Decomposition {
 
         t0 = System.nanoTime();
         List<Spectrum> spectra = new ArrayList<>();
-        for (int t = 0; t < n; t++) spectra.add(Svd.of(ar, jac, t * d * d, d, d, o.components(), tr.y(), t));
+        for (int t = 0; t < n; t++) {
+            spectra.add(Svd.of(ar, jac, t * d * d, d, d, o.components(), tr.y(), t));
+            progress.update("svd", t + 1, n);
+        }
         times.put("svd", ms(t0));
 
         t0 = System.nanoTime();
+        progress.update("decode", 0, 1);
         TokenDecoder dec = new TokenDecoder(m);
         List<double[]> us = new ArrayList<>(), vs = new ArrayList<>();
         for (Spectrum s : spectra) { us.addAll(List.of(s.u())); vs.addAll(List.of(s.v())); }
@@ -153,7 +173,9 @@ public final class Decomposition {
                     s.stableRank(), comps));
         }
         times.put("decode", ms(t0));
-        return new Result(info(m), prompt, tokens(m, tr.ids()), predict(m, tr, 5), rec, svd, times);
+        progress.update("decode", 1, 1);
+        Result result = new Result(info(m), prompt, tokens(m, tr.ids()), predict(m, tr, 5), rec, svd, times);
+        return new Detail<>(result, tr.y(), yHat, ar, jac);
     }
 
     static double ms(long t0) { return (System.nanoTime() - t0) / 1e6; }

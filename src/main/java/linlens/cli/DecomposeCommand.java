@@ -2,10 +2,13 @@ package linlens.cli;
 
 import linlens.analysis.Decomposition;
 import linlens.linear.Precision;
+import linlens.model.ForwardPass;
+import linlens.model.ForwardTrace;
 import linlens.model.InputException;
 import linlens.model.MlpPath;
 import linlens.model.Prompts;
 import linlens.model.Transformer;
+import linlens.report.HtmlReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -14,6 +17,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "decompose", description = {
@@ -43,21 +48,33 @@ public final class DecomposeCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Write the full result as JSON.")
     Path json;
 
+    @Option(names = "--report", paramLabel = "FILE.html", description = "Write a self-contained HTML report with interactive figures.")
+    Path report;
+
     @Override
     public Integer call() throws Exception {
         if (components < 1) throw new InputException("--components must be at least 1");
         if (top < 1) throw new InputException("--top must be at least 1");
         JsonOutput.checkWritable(json);
+        JsonOutput.checkWritable(report);
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        Map<String, Double> times = new LinkedHashMap<>();
         long t0 = System.nanoTime();
         Transformer m = common.load(err);
-        double loadMs = (System.nanoTime() - t0) / 1e6;
+        times.put("load", (System.nanoTime() - t0) / 1e6);
         int[] ids = Prompts.encode(m, prompt);
         common.progress(err, "decomposing " + ids.length + " tokens in " + precision.label() + "...");
-        var r = Decomposition.run(m, prompt, ids, new Decomposition.Options(precision, mlpPath, components, top), loadMs);
+        t0 = System.nanoTime();
+        ForwardTrace trace = new ForwardPass(m).run(ids);
+        times.put("forward", (System.nanoTime() - t0) / 1e6);
+        var detail = Decomposition.run(m, prompt, trace, new Decomposition.Options(precision, mlpPath, components, top), times,
+                ConsoleProgress.of(err, common.quiet));
+        var r = detail.result();
         if (json != null) JsonOutput.write(json, r);
+        if (report != null) JsonOutput.writeText(report, HtmlReport.of(detail).html());
         print(out, r, Math.min(components, 4), Math.min(top, 6));
         if (json != null) out.println("JSON written to " + json);
+        if (report != null) out.println("Report written to " + report);
         return 0;
     }
 

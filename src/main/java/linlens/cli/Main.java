@@ -11,7 +11,8 @@ import java.util.Arrays;
 /** The {@code linlens} command. Bad input ends with one line on stderr and exit code 2. */
 @Command(name = "linlens", mixinStandardHelpOptions = true, version = "linlens 0.1.0",
         description = "Exact linear decompositions of LLM next-token predictions (detached Jacobians).",
-        subcommands = {DecomposeCommand.class, PredictCommand.class, TokenizeCommand.class, ModelsCommand.class})
+        subcommands = {DecomposeCommand.class, PredictCommand.class, TokenizeCommand.class, ModelsCommand.class,
+                ServeCommand.class})
 public final class Main implements Runnable {
     public static final int EXIT_BAD_INPUT = 2, EXIT_FAILURE = 1;
 

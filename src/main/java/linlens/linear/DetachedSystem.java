@@ -7,7 +7,10 @@ import linlens.model.ForwardTrace;
 import linlens.model.Frozen;
 import linlens.model.MlpPath;
 import linlens.model.ModelConfig;
+import linlens.model.Progress;
 import linlens.model.Transformer;
+
+import java.util.function.IntConsumer;
 
 /**
  * The exactly equivalent linear system of one prompt: with the factors in {@link Frozen} held
@@ -87,7 +90,10 @@ public final class DetachedSystem<A> {
      * Jᵀ·U for k cotangents on y (U is k×d, row c = u_c). Returns G, (n, k, d) position-major:
      * G[t][c] = u_cᵀ J_t, i.e. row c of J_t when U is the identity.
      */
-    public A vjp(A u, int k) {
+    public A vjp(A u, int k) { return vjp(u, k, layersDone -> {}); }
+
+    /** {@link #vjp(A, int)}, telling {@code afterLayer} how many layers are done after each. */
+    private A vjp(A u, int k, IntConsumer afterLayer) {
         A g = ar.alloc(n * k * d);
         int T = n - 1;
         ar.copy(u, 0, g, T * k * d, k * d);
@@ -97,6 +103,7 @@ public final class DetachedSystem<A> {
         for (int l = L - 1; l >= 0; l--) {
             backLayer(l, g, k, p0, w);
             p0 = 0;
+            afterLayer.accept(L - l);
         }
         return g;
     }
@@ -184,7 +191,10 @@ public final class DetachedSystem<A> {
      * Computed as Jᵀ·I by reverse sweeps over blocks of output features sized to {@code budgetBytes}
      * of work memory.
      */
-    public A jacobian(long budgetBytes) {
+    public A jacobian(long budgetBytes) { return jacobian(budgetBytes, Progress.NONE); }
+
+    /** {@link #jacobian(long)}, reporting the output features done (by layer within a block) to {@code progress}. */
+    public A jacobian(long budgetBytes, Progress progress) {
         long total = (long) n * d * d;
         if (total > Integer.MAX_VALUE)
             throw new IllegalArgumentException("the full Jacobian (" + n + "×" + d + "×" + d
@@ -197,7 +207,8 @@ public final class DetachedSystem<A> {
             int k = Math.min(block, d - c0);
             A u = ar.alloc(k * d);
             for (int c = 0; c < k; c++) ar.set(u, c * d + c0 + c, 1.0);
-            A g = vjp(u, k);
+            int done = c0;
+            A g = vjp(u, k, layers -> progress.update("jacobian", done + (long) k * layers / L, d));
             for (int t = 0; t < n; t++) ar.copy(g, t * k * d, jac, t * d * d + c0 * d, k * d);
         }
         return jac;
