@@ -8,6 +8,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 import java.net.InetAddress;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -26,7 +27,7 @@ public final class ServeCommand implements Callable<Integer> {
     int port;
 
     @Option(names = "--model", paramLabel = "MODEL", description = "A model file (.gguf) or cached name to offer besides the cache (repeatable).")
-    List<String> models = List.of();
+    List<String> models = new ArrayList<>();
 
     @Option(names = "--queue", description = "Jobs that may wait behind the running one (default: ${DEFAULT-VALUE}: one job at a time).",
             defaultValue = "0")

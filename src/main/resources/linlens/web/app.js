@@ -70,8 +70,8 @@
       showProgress(s);
       await draw(s);
       if (['done', 'failed', 'cancelled'].includes(s.state)) {
-        if (s.state === 'failed') message(s.error);
-        if (s.state === 'cancelled') message('Cancelled.');
+        // a refusal shown meanwhile ("busy") no longer applies once the job ends
+        message(s.state === 'failed' ? s.error : s.state === 'cancelled' ? 'Cancelled.' : '');
         finish();
         return;
       }

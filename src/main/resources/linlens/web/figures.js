@@ -92,7 +92,7 @@
         animation: false,
         grid: { left: 120, right: 60, top: 10, bottom: 30 },
         tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
-        xAxis: { type: 'value', max: 1, axisLabel: { formatter: v => (100 * v) + '%' } },
+        xAxis: { type: 'value', axisLabel: { formatter: v => Math.round(100 * v) + '%' } },
         yAxis: { type: 'category', data: top.map(c => quoted(c.text)) },
         series: [{ type: 'bar', data: top.map(c => c.probability), itemStyle: { color: '#2f6fd6' },
           label: { show: true, position: 'right', formatter: o => pct(o.value) } }]
@@ -112,8 +112,8 @@
         legend: { top: 0 },
         grid: { left: 70, right: 30, top: 36, bottom: 50 },
         tooltip: { trigger: 'item', formatter: o => o.seriesName + '<br>coordinate ' + o.dataIndex + '<br>y = ' + fmt(o.value[0]) + '<br>Σ J x = ' + fmt(o.value[1]) },
-        xAxis: { type: 'value', name: 'y', nameLocation: 'middle', nameGap: 28, min: lo, max: hi, axisLabel: { formatter: v => fmt(v, 3) } },
-        yAxis: { type: 'value', name: 'Σ_i J_i x_i', nameLocation: 'middle', nameGap: 52, min: lo, max: hi, axisLabel: { formatter: v => fmt(v, 3) } },
+        xAxis: { type: 'value', name: 'y', nameLocation: 'middle', nameGap: 28 },
+        yAxis: { type: 'value', name: 'Σ_i J_i x_i', nameLocation: 'middle', nameGap: 45 },
         series: series.map(s => ({ type: 'scatter', name: s.label, symbolSize: 5, data: s.y.map((v, i) => [v, s.reconstructed[i]]) }))
           .concat([{ type: 'line', name: 'y = Σ J x', data: [[lo, lo], [hi, hi]], symbol: 'none', lineStyle: { type: 'dashed', color: '#888' }, silent: true }])
       });
