@@ -105,10 +105,15 @@ public final class Decomposition {
     public static Result run(Transformer m, String prompt, int[] ids, Options o, double loadMs) {
         Map<String, Double> times = new LinkedHashMap<>();
         times.put("load", loadMs);
+        return run(m, prompt, forward(m, ids, times), o, times, Progress.NONE).result();
+    }
+
+    /** The forward pass that records the frozen factors, its time added to {@code times}. */
+    public static ForwardTrace forward(Transformer m, int[] ids, Map<String, Double> times) {
         long t0 = System.nanoTime();
         ForwardTrace tr = new ForwardPass(m).run(ids);
         times.put("forward", ms(t0));
-        return run(m, prompt, tr, o, times, Progress.NONE).result();
+        return tr;
     }
 
     /**

@@ -2,8 +2,6 @@ package linlens.cli;
 
 import linlens.analysis.Decomposition;
 import linlens.linear.Precision;
-import linlens.model.ForwardPass;
-import linlens.model.ForwardTrace;
 import linlens.model.InputException;
 import linlens.model.MlpPath;
 import linlens.model.Prompts;
@@ -64,10 +62,7 @@ public final class DecomposeCommand implements Callable<Integer> {
         times.put("load", (System.nanoTime() - t0) / 1e6);
         int[] ids = Prompts.encode(m, prompt);
         common.progress(err, "decomposing " + ids.length + " tokens in " + precision.label() + "...");
-        t0 = System.nanoTime();
-        ForwardTrace trace = new ForwardPass(m).run(ids);
-        times.put("forward", (System.nanoTime() - t0) / 1e6);
-        var detail = Decomposition.run(m, prompt, trace, new Decomposition.Options(precision, mlpPath, components, top), times,
+        var detail = Decomposition.run(m, prompt, Decomposition.forward(m, ids, times), new Decomposition.Options(precision, mlpPath, components, top), times,
                 ConsoleProgress.of(err, common.quiet));
         var r = detail.result();
         if (json != null) JsonOutput.write(json, r);

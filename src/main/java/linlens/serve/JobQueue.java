@@ -2,7 +2,6 @@ package linlens.serve;
 
 import linlens.analysis.Decomposition;
 import linlens.format.ModelFormatException;
-import linlens.model.ForwardPass;
 import linlens.model.ForwardTrace;
 import linlens.model.InputException;
 import linlens.model.Progress;
@@ -149,9 +148,7 @@ final class JobQueue implements AutoCloseable {
             progress.update("forward pass", 0, 1);
             Map<String, Double> times = new LinkedHashMap<>();
             times.put("load", loadMs);
-            t0 = System.nanoTime();
-            ForwardTrace tr = new ForwardPass(m).run(ids);
-            times.put("forward", (System.nanoTime() - t0) / 1e6);
+            ForwardTrace tr = Decomposition.forward(m, ids, times);
             job.publish(i, Map.of("forward", new Figures.Forward(Decomposition.info(m), prompt,
                     Decomposition.tokens(m, ids), Decomposition.predict(m, tr, 5))));
             var detail = Decomposition.run(m, prompt, tr, job.options, times, progress);
