@@ -9,6 +9,7 @@ import linlens.linear.Precision;
 import linlens.model.ForwardPass;
 import linlens.model.ForwardTrace;
 import linlens.model.MlpPath;
+import linlens.model.Progress;
 import linlens.model.Transformer;
 
 import java.util.ArrayList;
@@ -123,23 +124,48 @@ public final class Decomposition {
         return Math.sqrt(num / den);
     }
 
-    public static Result run(Transformer m, String prompt, int[] ids, Options o, double loadMs) throws java.io.IOException {
+    public static Result run(Transformer m, String prompt, int[] ids, Options o, double loadMs) {
         Map<String, Double> times = new LinkedHashMap<>();
         times.put("load", loadMs);
-        long t0 = System.nanoTime();
-        ForwardTrace tr = new ForwardPass(m).keepActivations(o.nonlinear()).run(ids);
-        times.put("forward", ms(t0));
-        return o.precision() == Precision.FP32
-                ? finish(m, prompt, tr, o, Arith.F32, times)
-                : finish(m, prompt, tr, o, Arith.F64, times);
+        return run(m, prompt, forward(m, ids, times, o.nonlinear()), o, times, Progress.NONE).result();
     }
 
-    private static <A> Result finish(Transformer m, String prompt, ForwardTrace tr, Options o, Arith<A> ar,
-                                     Map<String, Double> times) throws java.io.IOException {
+    /** The forward pass that records the frozen factors, its time added to {@code times}. */
+    public static ForwardTrace forward(Transformer m, int[] ids, Map<String, Double> times) {
+        return forward(m, ids, times, false);
+    }
+
+    /** {@link #forward}, also keeping the activations the ordinary Jacobian needs when asked. */
+    public static ForwardTrace forward(Transformer m, int[] ids, Map<String, Double> times, boolean keepActivations) {
+        long t0 = System.nanoTime();
+        ForwardTrace tr = new ForwardPass(m).keepActivations(keepActivations).run(ids);
+        times.put("forward", ms(t0));
+        return tr;
+    }
+
+    /**
+     * A result with the arrays behind it: the output embedding y, its reconstruction Σ J_i x_i,
+     * and every J_i as one (n, d, d) array in the job's precision (row = output feature).
+     */
+    public record Detail<A>(Result result, double[] y, double[] reconstructed, Arith<A> arith, A jacobian) {}
+
+    /**
+     * The job on a finished forward pass (its prediction is available before this long step);
+     * {@code times} holds the timings so far and receives the rest.
+     */
+    public static Detail<?> run(Transformer m, String prompt, ForwardTrace tr, Options o, Map<String, Double> times,
+                                Progress progress) {
+        return o.precision() == Precision.FP32
+                ? finish(m, prompt, tr, o, Arith.F32, times, progress)
+                : finish(m, prompt, tr, o, Arith.F64, times, progress);
+    }
+
+    private static <A> Detail<A> finish(Transformer m, String prompt, ForwardTrace tr, Options o, Arith<A> ar,
+                                        Map<String, Double> times, Progress progress) {
         int n = tr.n(), d = m.config().dim(), K = o.components();
         long t0 = System.nanoTime();
         DetachedSystem<A> sys = new DetachedSystem<>(m, tr, o.mlpPath(), ar);
-        A jac = sys.jacobian(SWEEP_BUDGET);
+        A jac = sys.jacobian(SWEEP_BUDGET, progress);
         times.put("jacobian", ms(t0));
 
         // y = Σ J_i x_i + c; c (from biases) comes from its own sweep, not from y
@@ -170,11 +196,15 @@ public final class Decomposition {
 
         t0 = System.nanoTime();
         List<Spectrum> spectra = new ArrayList<>();
-        for (int t = 0; t < n; t++) spectra.add(Svd.of(ar, jac, t * d * d, d, d, K, tr.y(), t));
+        for (int t = 0; t < n; t++) {
+            spectra.add(Svd.of(ar, jac, t * d * d, d, d, K, tr.y(), t));
+            progress.update("svd", t + 1, n);
+        }
         Spectrum combined = Svd.combined(ar, jac, n, d, K, tr.y());
         times.put("svd", ms(t0));
 
         t0 = System.nanoTime();
+        progress.update("decode", 0, 1);
         TokenDecoder dec = new TokenDecoder(m);
         List<SpectrumSummary> perPos = SpectrumSummary.decode(dec, spectra, 0, o.top());
         SpectrumSummary comb = SpectrumSummary.decode(dec, List.of(combined), n, o.top()).getFirst();
@@ -197,13 +227,19 @@ public final class Decomposition {
         }
         times.put("decode", ms(t0));
 
+        progress.update("decode", 1, 1);
         if (o.export() != null) {
             t0 = System.nanoTime();
-            export(o.export(), m, tr, ar, jac, spectra, combined, ordinary, K);
+            try {
+                export(o.export(), m, tr, ar, jac, spectra, combined, ordinary, K);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
             times.put("export", ms(t0));
         }
-        return new Result(info(m), prompt, tokens(m, tr.ids()), predict(m, tr, 5), rec, nonlin, svd, comb,
+        Result result = new Result(info(m), prompt, tokens(m, tr.ids()), predict(m, tr, 5), rec, nonlin, svd, comb,
                 new ReconstructionVectors(tr.y(), yHat, yOrd), times);
+        return new Detail<>(result, tr.y(), yHat, ar, jac);
     }
 
     private static Line line(JacobianViews.Line l, List<TokenDecoder.Token> toks) {

@@ -6,6 +6,7 @@ import linlens.model.InputException;
 import linlens.model.MlpPath;
 import linlens.model.Prompts;
 import linlens.model.Transformer;
+import linlens.report.HtmlReport;
 import linlens.report.NpyExport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -15,6 +16,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "decompose", description = {
@@ -50,30 +53,40 @@ public final class DecomposeCommand implements Callable<Integer> {
     @Option(names = "--export", paramLabel = "DIR", description = "Write J, the SVDs (and the ordinary J) as .npy files with a manifest.json.")
     Path export;
 
+    @Option(names = "--report", paramLabel = "FILE.html", description = "Write a self-contained HTML report with interactive figures.")
+    Path report;
+
     @Override
     public Integer call() throws Exception {
         if (components < 1) throw new InputException("--components must be at least 1");
         if (top < 1) throw new InputException("--top must be at least 1");
         JsonOutput.checkWritable(json);
         if (export != null) NpyExport.checkTarget(export);
+        JsonOutput.checkWritable(report);
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        Map<String, Double> times = new LinkedHashMap<>();
         long t0 = System.nanoTime();
         Transformer m = common.load(err);
-        double loadMs = (System.nanoTime() - t0) / 1e6;
+        times.put("load", (System.nanoTime() - t0) / 1e6);
         int[] ids = Prompts.encode(m, prompt);
         common.progress(err, "decomposing " + ids.length + " tokens in " + precision.label() + "...");
         NpyExport ex = export == null ? null : NpyExport.create(export);
-        Decomposition.Result r;
+        Decomposition.Detail<?> detail;
         try {
-            r = Decomposition.run(m, prompt, ids, new Decomposition.Options(precision, mlpPath, components, top, nonlinear, ex), loadMs);
+            detail = Decomposition.run(m, prompt, Decomposition.forward(m, ids, times, nonlinear),
+                    new Decomposition.Options(precision, mlpPath, components, top, nonlinear, ex), times,
+                    ConsoleProgress.of(err, common.quiet));
         } catch (Exception | Error e) {
             if (ex != null) ex.abandon();
             throw e;
         }
+        var r = detail.result();
         if (json != null) JsonOutput.write(json, r);
+        if (report != null) JsonOutput.writeText(report, HtmlReport.of(detail).html());
         if (export != null) out.println("arrays written to " + export);
         print(out, r, Math.min(components, 4), Math.min(top, 6));
         if (json != null) out.println("JSON written to " + json);
+        if (report != null) out.println("Report written to " + report);
         return 0;
     }
 

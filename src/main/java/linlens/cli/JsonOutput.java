@@ -9,7 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 
-/** Writes JSON results atomically: a temporary file beside the target, then a rename. */
+/** Writes JSON results (and reports) atomically: a temporary file beside the target, then a rename. */
 public final class JsonOutput {
     public static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -25,12 +25,23 @@ public final class JsonOutput {
     }
 
     public static void write(Path target, Object value) throws IOException {
+        atomically(target, tmp -> MAPPER.writeValue(tmp.toFile(), value));
+    }
+
+    /** Writes text (an HTML report) with the same checks and atomic rename as JSON. */
+    public static void writeText(Path target, String text) throws IOException {
+        atomically(target, tmp -> Files.writeString(tmp, text));
+    }
+
+    private interface FileWriter { void write(Path tmp) throws IOException; }
+
+    private static void atomically(Path target, FileWriter writer) throws IOException {
         checkWritable(target);
         Path abs = target.toAbsolutePath();
         Path dir = abs.getParent();
         Path tmp = Files.createTempFile(dir, "." + abs.getFileName(), ".tmp");
         try {
-            MAPPER.writeValue(tmp.toFile(), value);
+            writer.write(tmp);
             Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {
             Files.deleteIfExists(tmp);

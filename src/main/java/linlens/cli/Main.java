@@ -12,7 +12,7 @@ import java.util.Arrays;
 @Command(name = "linlens", mixinStandardHelpOptions = true, version = "linlens 0.1.0",
         description = "Exact linear decompositions of LLM next-token predictions (detached Jacobians).",
         subcommands = {DecomposeCommand.class, LayersCommand.class, AttributeCommand.class, SteerCommand.class,
-                PredictCommand.class, TokenizeCommand.class, ModelsCommand.class, BenchCommand.class})
+                PredictCommand.class, TokenizeCommand.class, ModelsCommand.class, BenchCommand.class, ServeCommand.class})
 public final class Main implements Runnable {
     public static final int EXIT_BAD_INPUT = 2, EXIT_FAILURE = 1;
 

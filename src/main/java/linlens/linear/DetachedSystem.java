@@ -7,7 +7,9 @@ import linlens.model.ForwardTrace;
 import linlens.model.Frozen;
 import linlens.model.MlpPath;
 import linlens.model.ModelConfig;
+import linlens.model.Progress;
 import linlens.model.Transformer;
+
 
 /**
  * The exactly equivalent linear system of one prompt: with the factors in {@link Frozen} held
@@ -305,10 +307,13 @@ public final class DetachedSystem<A> {
      * Computed as Jᵀ·I by reverse sweeps over blocks of output features sized to {@code budgetBytes}
      * of work memory.
      */
-    public A jacobian(long budgetBytes) {
+    public A jacobian(long budgetBytes) { return jacobian(budgetBytes, Progress.NONE); }
+
+    /** {@link #jacobian(long)}, reporting the output features done (by layer within a block) to {@code progress}. */
+    public A jacobian(long budgetBytes, Progress progress) {
         A scale = ar.alloc(d);
         ar.copy(finalNorm, (n - 1) * d, scale, 0, d);
-        return siteJacobians(L - 1, Site.LAYER, scale, false, budgetBytes).cumulative();
+        return siteJacobians(L - 1, Site.LAYER, scale, false, budgetBytes, progress).cumulative();
     }
 
     /** Jacobians of one output w.r.t. the input of its layer (layer-wise) and w.r.t. the embeddings (cumulative). */
@@ -320,6 +325,12 @@ public final class DetachedSystem<A> {
      * stream entering {@code layer} (if {@code withLayerwise}) and w.r.t. the input embeddings.
      */
     public SiteJacobians<A> siteJacobians(int layer, Site site, A outScale, boolean withLayerwise, long budgetBytes) {
+        return siteJacobians(layer, site, outScale, withLayerwise, budgetBytes, Progress.NONE);
+    }
+
+    /** {@link #siteJacobians(int, Site, Object, boolean, long)} with progress in output features done. */
+    public SiteJacobians<A> siteJacobians(int layer, Site site, A outScale, boolean withLayerwise, long budgetBytes,
+                                          Progress progress) {
         long total = (long) n * d * d;
         if (total > Integer.MAX_VALUE)
             throw new IllegalArgumentException("the full Jacobian (" + n + "×" + d + "×" + d
@@ -332,8 +343,10 @@ public final class DetachedSystem<A> {
             int k = Math.min(block, d - c0), first = c0;
             A u = ar.alloc(k * d);
             for (int c = 0; c < k; c++) ar.set(u, c * d + c0 + c, ar.get(outScale, c0 + c));
-            A g = vjpFromSite(layer, site, u, k, 0, withLayerwise
-                    ? (l, grad) -> { if (l == layer) scatter(grad, k, first, lw); } : null);
+            A g = vjpFromSite(layer, site, u, k, 0, (l, grad) -> {
+                if (withLayerwise && l == layer) scatter(grad, k, first, lw);
+                progress.update("jacobian", first + (long) k * (layer - l + 1) / (layer + 1), d);
+            });
             scatter(g, k, first, cum);
         }
         return new SiteJacobians<>(lw, cum);

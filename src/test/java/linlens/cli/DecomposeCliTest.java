@@ -21,6 +21,7 @@ class DecomposeCliTest {
         System.arraycopy(extra, 0, args, base.length, extra.length);
         var r = CliErrorsTest.run(args);
         assertEquals(0, r.code(), r.err());
+        assertEquals("", r.err(), "--quiet prints no progress");
         assertTrue(r.out().contains("Reconstruction"), r.out());
         return new ObjectMapper().readTree(json.toFile());
     }
@@ -57,6 +58,27 @@ class DecomposeCliTest {
             assertEquals(4, c.get("v_tokens").size());
         }
         for (String k : new String[]{"load", "forward", "jacobian", "svd"}) assertTrue(j.get("timings_ms").has(k), k);
+    }
+
+    @Test
+    void reportAndProgressLines() throws Exception {
+        Path report = dir.resolve("report.html");
+        var r = CliErrorsTest.run("decompose", "--model", TestModels.gemmaPath().toString(), "--prompt", "The Golden",
+                "--components", "2", "--top", "2", "--report", report.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("jacobian: 640/640 (100%)"), r.err());
+        assertTrue(r.err().contains("svd: 3/3 (100%)"), r.err());
+        String html = java.nio.file.Files.readString(report);
+        assertTrue(html.startsWith("<!DOCTYPE html>") && html.contains("\"prompt\":\"The Golden\""));
+        assertTrue(r.out().contains("Report written to " + report), r.out());
+    }
+
+    @Test
+    void unwritableReportFailsBeforeAnyWork() {
+        var r = CliErrorsTest.run("decompose", "--model", TestModels.gemmaPath().toString(), "--report", dir.resolve("no/such/dir/r.html").toString());
+        assertEquals(Main.EXIT_BAD_INPUT, r.code());
+        assertTrue(r.err().startsWith("linlens: cannot write") && r.err().strip().lines().count() == 1, r.err());
+        assertFalse(java.nio.file.Files.exists(dir.resolve("no")));
     }
 
     @Test

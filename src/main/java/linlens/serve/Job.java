@@ -1,0 +1,66 @@
+package linlens.serve;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import linlens.analysis.Decomposition;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One submitted request: a model and one or two prompts (two to compare side by side),
+ * decomposed in turn. Its fields are written by the worker and read by request threads.
+ */
+final class Job {
+    enum State { QUEUED, RUNNING, DONE, FAILED, CANCELLED }
+
+    /** One prompt's outcome so far: the sections drawn by figures.js, filled in as they are computed. */
+    static final class PromptResult {
+        final String prompt;
+        volatile Map<String, Object> sections = Map.of();
+        volatile Decomposition.Detail<?> detail;
+
+        PromptResult(String prompt) { this.prompt = prompt; }
+    }
+
+    final String id;
+    final String model;
+    final Decomposition.Options options;
+    final List<PromptResult> results = new ArrayList<>();
+    volatile State state = State.QUEUED;
+    volatile String stage = "queued";
+    volatile long done, total;
+    volatile int current;
+    volatile String error;
+    volatile boolean cancelRequested;
+
+    Job(String id, String model, List<String> prompts, Decomposition.Options options) {
+        this.id = id;
+        this.model = model;
+        this.options = options;
+        for (String p : prompts) results.add(new PromptResult(p));
+    }
+
+    boolean finished() { return state == State.DONE || state == State.FAILED || state == State.CANCELLED; }
+
+    record ResultStatus(String prompt, List<String> sections) {}
+
+    record Status(String id, String state, String model, @JsonProperty("current_prompt") int currentPrompt, String stage,
+                  long done, long total, String error,
+                  @JsonProperty("queue_position") int queuePosition, List<ResultStatus> results) {}
+
+    Status status(int queuePosition) {
+        List<ResultStatus> rs = new ArrayList<>();
+        for (PromptResult r : results) rs.add(new ResultStatus(r.prompt, List.copyOf(r.sections.keySet())));
+        return new Status(id, state.name().toLowerCase(), model, current, stage, done, total, error, queuePosition, rs);
+    }
+
+    /** Publishes sections for one prompt (replacing the map, so readers never see it half-built). */
+    void publish(int prompt, Map<String, Object> add) {
+        PromptResult r = results.get(prompt);
+        Map<String, Object> next = new LinkedHashMap<>(r.sections);
+        next.putAll(add);
+        r.sections = next;
+    }
+}
