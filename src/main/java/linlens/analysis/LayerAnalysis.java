@@ -27,7 +27,13 @@ public final class LayerAnalysis {
 
     private static final long SWEEP_BUDGET = 512L << 20;
 
-    public record Options(int[] layers, List<Site> sites, Precision precision, MlpPath mlpPath, int components, int top) {}
+    /** @param export where to write every site's Jacobians and spectra as .npy (null: nowhere) */
+    public record Options(int[] layers, List<Site> sites, Precision precision, MlpPath mlpPath, int components, int top,
+                          linlens.report.NpyExport export) {
+        public Options(int[] layers, List<Site> sites, Precision precision, MlpPath mlpPath, int components, int top) {
+            this(layers, sites, precision, mlpPath, components, top, null);
+        }
+    }
 
     /** One Jacobian's reading: its reconstruction check and spectra at the last position and tokens combined. */
     public record JacobianReading(@JsonProperty("relative_error") double relativeError,
@@ -82,11 +88,28 @@ public final class LayerAnalysis {
             double lwErr = Decomposition.relativeError(plus(toDoubles(ar, sys.apply(jacs.layerwise(), ar.fromDoubles(tr.resid()[l])), d),
                     toDoubles(ar, sys.siteConstant(l, l, site, outScale), d)), out);
             int K = o.components();
-            raws.add(new Raw(l, site, cumErr, lwErr,
+            Raw raw = new Raw(l, site, cumErr, lwErr,
                     Svd.of(ar, jacs.cumulative(), (n - 1) * d * d, d, d, K, out, n - 1),
                     Svd.combined(ar, jacs.cumulative(), n, d, K, out),
                     Svd.of(ar, jacs.layerwise(), (n - 1) * d * d, d, d, K, out, n - 1),
-                    Svd.combined(ar, jacs.layerwise(), n, d, K, out)));
+                    Svd.combined(ar, jacs.layerwise(), n, d, K, out));
+            raws.add(raw);
+            if (o.export() != null) {
+                String tag = "L" + l + "_" + site.key;
+                try {
+                    o.export().add(tag + "_cumulative", new int[]{n, d, d}, jacs.cumulative(),
+                            "layer " + l + " " + site.hookName + ": J_t w.r.t. the embeddings x_t, [t][output][input]");
+                    o.export().add(tag + "_layerwise", new int[]{n, d, d}, jacs.layerwise(),
+                            "layer " + l + " " + site.hookName + ": J_t w.r.t. the residual stream entering layer " + l);
+                    o.export().add(tag + "_output", new int[]{d}, out, "the site's final-normed output at the last position");
+                    o.export().add(tag + "_cumulative_combined_singular_values", new int[]{raw.cumComb.singularValues().length},
+                            raw.cumComb.singularValues(), "SVD of the cumulative [J_0 … J_{n-1}]");
+                    o.export().add(tag + "_layerwise_combined_singular_values", new int[]{raw.lwComb.singularValues().length},
+                            raw.lwComb.singularValues(), "SVD of the layer-wise [J_0 … J_{n-1}]");
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
             progress.accept(String.format("layer %d %s: cumulative error %.2e, layer-wise %.2e (%d/%d)",
                     l, site.key, cumErr, lwErr, ++done, order.size()));
         }
@@ -110,6 +133,20 @@ public final class LayerAnalysis {
                     new JacobianReading(r.lwErr, perPos.get(2 * i + 1), combined.get(2 * i + 1)), proj));
             int li = indexOf(o.layers(), r.layer);
             stable.get(r.site.key)[li] = r.cumComb.stableRank();
+        }
+        if (o.export() != null) {
+            Map<String, Object> ctx = new LinkedHashMap<>();
+            ctx.put("kind", "layers");
+            ctx.put("model", Decomposition.info(m));
+            ctx.put("positions", Decomposition.tokens(m, tr.ids()));
+            ctx.put("layers", o.layers());
+            ctx.put("keys", o.sites().stream().map(x -> x.key + " (" + x.hookName + ")").toList());
+            ctx.put("precision", ar.name());
+            try {
+                o.export().commit(ctx);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
         }
         Map<String, Double> times = new LinkedHashMap<>();
         times.put("jacobians_and_svd", sweepMs);

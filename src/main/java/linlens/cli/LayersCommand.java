@@ -8,6 +8,7 @@ import linlens.model.InputException;
 import linlens.model.MlpPath;
 import linlens.model.Prompts;
 import linlens.model.Transformer;
+import linlens.report.NpyExport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -54,18 +55,29 @@ public final class LayersCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Write the full result as JSON.")
     Path json;
 
+    @Option(names = "--export", paramLabel = "DIR", description = "Write every site's cumulative and layer-wise J as .npy files with a manifest.json.")
+    Path export;
+
     @Override
     public Integer call() throws Exception {
         if (components < 1 || top < 1) throw new InputException("--components and --top must be at least 1");
         JsonOutput.checkWritable(json);
+        if (export != null) NpyExport.checkTarget(export);
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         Transformer m = common.load(err);
         int[] ids = Prompts.encode(m, prompt);
         int[] ls = layers != null ? layers : LayerAnalysis.defaultLayers(m.config().layers());
         List<Site> sites = keys != null ? keys : List.of(Site.values());
         var tr = new ForwardPass(m).run(ids);
-        var r = LayerAnalysis.run(m, prompt, tr, new LayerAnalysis.Options(ls, sites, precision, mlpPath, components, top),
-                line -> common.progress(err, line));
+        NpyExport ex = export == null ? null : NpyExport.create(export);
+        LayerAnalysis.Result r;
+        try {
+            r = LayerAnalysis.run(m, prompt, tr, new LayerAnalysis.Options(ls, sites, precision, mlpPath, components, top, ex),
+                    line -> common.progress(err, line));
+        } catch (Exception | Error e) {
+            if (ex != null) ex.abandon();
+            throw e;
+        }
         if (json != null) JsonOutput.write(json, r);
         out.printf("Prompt %s (%d tokens) → %s p=%.4f; %s%n", Text.quote(prompt), ids.length, Text.quote(r.prediction().text()),
                 r.prediction().probability(), precision.label());
@@ -76,6 +88,7 @@ public final class LayersCommand implements Callable<Integer> {
                     s.layerwise().relativeError(), c.stableRank(), DecomposeCommand.join(c.components().getFirst().uTokens(), 5));
         }
         if (json != null) out.println("JSON written to " + json);
+        if (export != null) out.println("arrays written to " + export);
         return 0;
     }
 }

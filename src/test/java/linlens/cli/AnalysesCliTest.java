@@ -37,11 +37,17 @@ class AnalysesCliTest {
 
     @Test
     void layersWritesSitesWithReconstructionAndSpectra() throws Exception {
-        Path out = dir.resolve("l.json");
+        Path out = dir.resolve("l.json"), ex = dir.resolve("layer-arrays");
         var r = run("layers", "--quiet", "--model", model(), "--prompt", "The Golden", "--layers", "5,17", "--keys", "layer,mlp",
-                "--components", "2", "--top", "3", "--json", out.toString());
+                "--components", "2", "--top", "3", "--json", out.toString(), "--export", ex.toString());
         assertEquals(0, r.code(), r.err());
         JsonNode j = json(out);
+        JsonNode manifest = json(ex.resolve("manifest.json"));
+        assertEquals(4 * 5, manifest.get("arrays").size());
+        assertArrayEquals(new int[]{3, 640, 640}, Npy.read(ex.resolve("L17_mlp_cumulative.npy")).shape());
+        // the exported spectrum is the one the JSON reports
+        assertEquals(j.get("sites").get(3).get("cumulative").get("tokens_combined").get("singular_values").get(0).asDouble(),
+                Npy.read(ex.resolve("L17_mlp_cumulative_combined_singular_values.npy")).values()[0], 1e-6);
         assertEquals(4, j.get("sites").size());
         for (JsonNode s : j.get("sites")) {
             assertTrue(s.get("cumulative").get("relative_error").asDouble() <= 1e-5);
