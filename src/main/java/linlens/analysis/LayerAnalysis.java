@@ -71,6 +71,16 @@ public final class LayerAnalysis {
         List<int[]> order = new ArrayList<>();
         for (int l : o.layers()) for (Site s : o.sites()) order.add(new int[]{l, s.ordinal()});
         record Raw(int layer, Site site, double cumErr, double lwErr, Spectrum cumLast, Spectrum cumComb, Spectrum lwLast, Spectrum lwComb) {}
+        // Forward or reverse by cost: one forward sweep of all n·d input tangents through the
+        // deepest layer gives every site's cumulative J (rows ∝ n·n·d per layer); reverse needs one
+        // sweep per site back to layer 0 (rows ∝ n·d per layer crossed).
+        int deepest = java.util.Arrays.stream(o.layers()).max().orElse(0);
+        long forwardCost = (long) n * (deepest + 1), reverseCost = 0;
+        for (int[] ls : order) reverseCost += ls[0] + 1;
+        long heldBytes = (long) order.size() * n * d * d * (ar == Arith.F32 ? 4 : 8);
+        Map<Integer, A> forward = forwardCost < reverseCost && heldBytes < (2L << 30)
+                ? forwardCumulative(m, tr, sys, ar, order, deepest, n, d) : null;
+        progress.accept((forward != null ? "forward" : "reverse") + " sweeps (cost " + forwardCost + " vs " + reverseCost + ")");
         List<Raw> raws = new ArrayList<>();
         int done = 0;
         for (int[] ls : order) {
@@ -81,7 +91,10 @@ public final class LayerAnalysis {
             double[] out = new double[d];
             for (int j = 0; j < d; j++) out[j] = siteVec[j] * scale[j];
             A outScale = ar.fromDoubles(scale);
-            var jacs = sys.siteJacobians(l, site, outScale, true, SWEEP_BUDGET);
+            var jacs = forward != null
+                    ? new DetachedSystem.SiteJacobians<>(sys.layerwiseJacobian(l, site, outScale, SWEEP_BUDGET),
+                            forward.get(l * 3 + site.ordinal()))
+                    : sys.siteJacobians(l, site, outScale, true, SWEEP_BUDGET);
             // biases make each map affine: out = Σ J_i x_i + c
             double cumErr = Decomposition.relativeError(plus(toDoubles(ar, sys.apply(jacs.cumulative(), ar.fromDoubles(tr.x())), d),
                     toDoubles(ar, sys.siteConstant(0, l, site, outScale), d)), out);
@@ -154,6 +167,44 @@ public final class LayerAnalysis {
         return new Result(Decomposition.info(m), prompt, Decomposition.tokens(m, tr.ids()), Decomposition.predict(m, tr, 5),
                 o.precision().label(), o.mlpPath().name().toLowerCase(), o.layers(), o.sites().stream().map(s -> s.key).toList(),
                 results, stable, times);
+    }
+
+    /**
+     * Cumulative Jacobians of every requested site, keyed layer·3 + site, from forward sweeps of
+     * all n·d unit input tangents: tangent (t, j) read at a site gives column j of that site's J_t,
+     * scaled by the site's frozen final norm.
+     */
+    private static <A> Map<Integer, A> forwardCumulative(Transformer m, ForwardTrace tr, DetachedSystem<A> sys, Arith<A> ar,
+                                                       List<int[]> order, int deepest, int n, int d) {
+        Map<Integer, A> cum = new java.util.HashMap<>();
+        Map<Integer, double[]> scales = new java.util.HashMap<>();
+        for (int[] ls : order) {
+            int key = ls[0] * 3 + ls[1];
+            cum.put(key, ar.alloc(n * d * d));
+            scales.put(key, finalNormScale(m, siteVector(tr, ls[0], Site.values()[ls[1]], d)));
+        }
+        var cfg = m.config();
+        int bytes = ar == Arith.F32 ? 4 : 8;
+        long perTangent = (long) n * (2L * d + cfg.ffnDim() + (long) (cfg.heads() + cfg.kvHeads()) * cfg.headDim()) * bytes;
+        int total = n * d, block = (int) Math.max(1, Math.min(total, SWEEP_BUDGET / perTangent));
+        for (int e0 = 0; e0 < total; e0 += block) {
+            int k = Math.min(block, total - e0), first = e0;
+            A v = ar.alloc(n * k * d);
+            for (int c = 0; c < k; c++) {
+                int e = e0 + c, t = e / d, j = e % d;
+                ar.set(v, (t * k + c) * d + j, 1.0);
+            }
+            sys.jvpSites(v, k, deepest, (layer, site, vals) -> {
+                A jac = cum.get(layer * 3 + site.ordinal());
+                if (jac == null) return;
+                double[] sc = scales.get(layer * 3 + site.ordinal());
+                for (int c = 0; c < k; c++) {
+                    int e = first + c, t = e / d, j = e % d;
+                    for (int r = 0; r < d; r++) ar.set(jac, (t * d + r) * d + j, sc[r] * ar.get(vals, c * d + r));
+                }
+            });
+        }
+        return cum;
     }
 
     /** The site's vector at the last position (before the final norm). */

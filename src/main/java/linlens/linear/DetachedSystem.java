@@ -131,6 +131,7 @@ public final class DetachedSystem<A> {
                 // forward: x_t·M_tᵀ; transpose: g_t·M_t (written to position t's rows of z)
                 ar.gemm(false, !transpose, k, d, d, w.b, t * k * d, d, w.map, 0, d, false, w.z, t * k * d, d);
             }
+            w.lastBranch = w.z;
             if (residual) addScaledPositions(h, w.z, p0, k, d, out);
             else copyScalePositions(w.z, h, p0, k, d, out);
             return;
@@ -144,6 +145,7 @@ public final class DetachedSystem<A> {
             scalePositions(w.z, p0, k, F, mlpCoef[l]);
             gemm.xWt(w.z, zOff, rows, F, wt.down(), 0, d, w.b, off, d, false);
         }
+        w.lastBranch = w.b;
         if (residual) addScaledPositions(h, w.b, p0, k, d, out);
         else copyScalePositions(w.b, h, p0, k, d, out);
     }
@@ -270,7 +272,37 @@ public final class DetachedSystem<A> {
                     w.b, off, d, h > 0);
         }
         if (biases && oBias[l] != null) ar.addRows(w.b, off, rows, d, oBias[l], 0);
+        w.lastBranch = w.b;
         addScaledPositions(x, w.b, q0, k, d, postAttnNorm[l]);
+    }
+
+    /** Sees, during {@link #jvpSites}, one site's output at the last position for the k tangents (k×d, no output norm). */
+    public interface SiteVisitor<A> {
+        void visit(int layer, Site site, A atLast);
+    }
+
+    /**
+     * Forward sweep of k tangents v (n, k, d) through layers 0..lastLayer, showing every site's
+     * output at the last position: one sweep over all n·d input directions gives every site's
+     * cumulative Jacobian at once. Branch outputs are read before they join the residual (no
+     * cancellation).
+     */
+    public void jvpSites(A v, int k, int lastLayer, SiteVisitor<A> visitor) {
+        A x = ar.alloc(n * k * d), site = ar.alloc(k * d);
+        ar.copy(v, 0, x, 0, n * k * d);
+        Workspace w = new Workspace(k);
+        int T = n - 1;
+        for (int l = 0; l <= lastLayer; l++) {
+            int q0 = l == lastLayer ? T : 0;
+            forwardAttention(l, x, k, q0, w, false);
+            ar.copyScaleRows(w.lastBranch, T * k * d, site, 0, k, d, postAttnNorm[l], T * d);
+            visitor.visit(l, Site.ATTN, site);
+            mlpBranch(l, x, k, q0, false, true, w);
+            ar.copyScaleRows(w.lastBranch, T * k * d, site, 0, k, d, postFfnNorm[l], T * d);
+            visitor.visit(l, Site.MLP, site);
+            ar.copy(x, T * k * d, site, 0, k * d);
+            visitor.visit(l, Site.LAYER, site);
+        }
     }
 
     /**
@@ -328,6 +360,21 @@ public final class DetachedSystem<A> {
         return siteJacobians(layer, site, outScale, withLayerwise, budgetBytes, Progress.NONE);
     }
 
+    /** The layer-wise Jacobian alone, (n, d, d): one reverse sweep through layer {@code layer} only. */
+    public A layerwiseJacobian(int layer, Site site, A outScale, long budgetBytes) {
+        A lw = ar.alloc(n * d * d);
+        int bytes = ar == Arith.F32 ? 4 : 8;
+        long perCotangent = (long) n * (2L * d + F + (long) (H + KV) * hd) * bytes;
+        int block = (int) Math.max(1, Math.min(d, budgetBytes / perCotangent));
+        for (int c0 = 0; c0 < d; c0 += block) {
+            int k = Math.min(block, d - c0);
+            A u = ar.alloc(k * d);
+            for (int c = 0; c < k; c++) ar.set(u, c * d + c0 + c, ar.get(outScale, c0 + c));
+            scatter(vjpFromSite(layer, site, u, k, layer, null), k, c0, lw);
+        }
+        return lw;
+    }
+
     /** {@link #siteJacobians(int, Site, Object, boolean, long)} with progress in output features done. */
     public SiteJacobians<A> siteJacobians(int layer, Site site, A outScale, boolean withLayerwise, long budgetBytes,
                                           Progress progress) {
@@ -366,6 +413,8 @@ public final class DetachedSystem<A> {
 
     /** Buffers of one sweep with k vectors. */
     private final class Workspace {
+        /** The buffer holding the last branch output computed (before its output norm). */
+        A lastBranch;
         final A b, z, go, gv;
         /** For the per-position MLP maps: decoded W_down (d×F) and W_path (F×d), W_down·diag(c_t), M_t. */
         A down, path, downScaled, map;
