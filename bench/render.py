@@ -1,6 +1,7 @@
 """Renders the results of bench/run_all.sh into BENCHMARKS.md, between the results markers.
 
-Inputs (JSON, in the results folder): linlens.json (linlens bench, 8 and 32 tokens, all stages), torch.json
+Inputs (JSON, in the results folder): linlens.json (linlens bench, 8 and 32 tokens, all stages; or several
+linlens-*.json, merged), torch.json
 (reference/pipeline_torch.py on the same prompts), long.json (linlens bench, 400 tokens, matrix-free top-k),
 big.json (linlens bench on the synthetic 4B model: forward and matrix-free top-k). Standard library only.
 
@@ -17,6 +18,17 @@ BEGIN, END = "<!-- results:begin (bench/render.py writes this part) -->", "<!-- 
 def load(folder, name):
     p = Path(folder) / name
     return json.loads(p.read_text(encoding="utf-8")) if p.exists() else None
+
+
+def load_ours(folder):
+    """linlens.json, or several linlens-*.json (separate invocations, e.g. per prompt length) merged in name order."""
+    parts = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(Path(folder).glob("linlens*.json"))]
+    if not parts:
+        return None
+    merged = dict(parts[0])
+    merged["prompts"] = [p for part in parts for p in part["prompts"]]
+    merged["sgemm_peaks"] = [part["sgemm_peak"]["gflops"] for part in parts]
+    return merged
 
 
 def mb(b):
@@ -36,8 +48,10 @@ def stage_table(report):
 
 def machine(report):
     pk = report["sgemm_peak"]
+    peaks = report.get("sgemm_peaks", [pk["gflops"]])
     return (f"{report['cpu_cores']} cores, OpenBLAS {report['blas_threads']} threads, Java {report['java']}; "
-            f"sgemm peak measured in the run: **{pk['gflops']:.1f} GFLOP/s** (best of {', '.join(pk['shapes'])})")
+            f"sgemm peak measured in the run: **{' / '.join(f'{g:.1f}' for g in peaks)} GFLOP/s** "
+            f"(best of {', '.join(pk['shapes'])}{', one per invocation' if len(peaks) > 1 else ''})")
 
 
 def stage(report, tokens, name):
@@ -74,7 +88,8 @@ def comparison(ours, ref):
 
 def main():
     folder, target = sys.argv[1], Path(sys.argv[2])
-    ours, ref, long, big = (load(folder, n) for n in ("linlens.json", "torch.json", "long.json", "big.json"))
+    ours = load_ours(folder)
+    ref, long, big = (load(folder, n) for n in ("torch.json", "long.json", "big.json"))
     out = []
     if ours:
         out += [f"Machine: {machine(ours)}.", "", f"Model: {ours['model']['source']} "

@@ -6,21 +6,21 @@
 #   4. linlens bench on a synthetic Gemma 3 4B Q4_K_M model (bench/make_synthetic_model.py, ~2.5 GB, made once)
 # Run it on a quiet machine: the benchmark measures the sgemm peak in the same run, and other load skews both.
 # Environment: BENCH_OUT (results folder, default target/bench), LINLENS_REF_VENV (default /opt/linlens-ref),
-# LINLENS_SYNTHETIC (the synthetic model's path), LINLENS_JAVA_OPTS (default -Xmx6g).
+# LINLENS_SYNTHETIC (the synthetic model's path). The JVM heap is capped per step (a larger cap only lets the
+# collector run later, which shows up as resident memory): 2 GB for the 8/32-token runs, 6 GB for the long ones.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 out="${BENCH_OUT:-$root/target/bench}"
 py="${LINLENS_REF_VENV:-/opt/linlens-ref}/bin/python"
 big="${LINLENS_SYNTHETIC:-$HOME/.cache/linlens/synthetic/gemma3-4b-synthetic-q4_k_m.gguf}"
-export LINLENS_JAVA_OPTS="${LINLENS_JAVA_OPTS:--Xmx6g}"
 mkdir -p "$out"
 prompt=(--prompt-file bench/passage.txt)
 
-bin/linlens bench "${prompt[@]}" --tokens 8,32 --warmup 1 --repeats 3 --json "$out/linlens.json"
+LINLENS_JAVA_OPTS=-Xmx2g bin/linlens bench "${prompt[@]}" --tokens 8,32 --warmup 1 --repeats 3 --json "$out/linlens.json"
 "$py" reference/pipeline_torch.py "${prompt[@]}" --tokens 8,32 --warmup 1 --repeats 2 --threads "$(nproc)" --json "$out/torch.json"
-bin/linlens bench "${prompt[@]}" --tokens 400 --stages topk --warmup 0 --repeats 1 --json "$out/long.json"
+LINLENS_JAVA_OPTS=-Xmx6g bin/linlens bench "${prompt[@]}" --tokens 400 --stages topk --warmup 0 --repeats 1 --json "$out/long.json"
 [ -f "$big" ] || "$py" bench/make_synthetic_model.py "$big"
-bin/linlens bench --model "$big" "${prompt[@]}" --tokens 8 --stages forward,topk --warmup 1 --repeats 1 --json "$out/big.json"
+LINLENS_JAVA_OPTS=-Xmx6g bin/linlens bench --model "$big" "${prompt[@]}" --tokens 8 --stages forward,topk --warmup 1 --repeats 1 --json "$out/big.json"
 python3 bench/render.py "$out" BENCHMARKS.md
 echo "BENCHMARKS.md updated from $out"

@@ -106,10 +106,10 @@ public final class Benchmark {
         return p;
     }
 
-    /** The best sgemm rate over a square product and the Jacobian sweep's largest shape. */
+    /** The best sgemm rate over a square product and the Jacobian sweep's largest shape (capped for big models). */
     SgemmPeak sgemmPeak() {
         int d = model.config().dim(), f = model.config().ffnDim();
-        int[][] shapes = {{2048, 2048, 2048}, {8 * d, f, d}};
+        int[][] shapes = {{2048, 2048, 2048}, {Math.min(8 * d, 4096), Math.min(f, 4096), Math.min(d, 2048)}};
         double best = 0;
         List<String> names = new ArrayList<>();
         Random rnd = new Random(1);

@@ -421,7 +421,7 @@ public final class DetachedSystem<A> {
 
         Workspace(int k) {
             b = ar.alloc(n * k * d);
-            z = ar.alloc(n * k * F);
+            z = ar.alloc(n * k * (mlpByPositionMaps(k) ? d : F));  // the MLP's width, or the maps' output
             go = ar.alloc(H * n * k * hd);
             gv = ar.alloc(KV * n * k * hd);
         }
