@@ -8,6 +8,7 @@ import linlens.model.InputException;
 import linlens.model.MlpPath;
 import linlens.model.Prompts;
 import linlens.model.Transformer;
+import linlens.report.HtmlReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -54,10 +55,14 @@ public final class LayersCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Write the full result as JSON.")
     Path json;
 
+    @Option(names = "--report", paramLabel = "FILE.html", description = "Write a self-contained HTML report with interactive figures.")
+    Path report;
+
     @Override
     public Integer call() throws Exception {
         if (components < 1 || top < 1) throw new InputException("--components and --top must be at least 1");
         JsonOutput.checkWritable(json);
+        JsonOutput.checkWritable(report);
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         Transformer m = common.load(err);
         int[] ids = Prompts.encode(m, prompt);
@@ -67,6 +72,7 @@ public final class LayersCommand implements Callable<Integer> {
         var r = LayerAnalysis.run(m, prompt, tr, new LayerAnalysis.Options(ls, sites, precision, mlpPath, components, top),
                 line -> common.progress(err, line));
         if (json != null) JsonOutput.write(json, r);
+        if (report != null) JsonOutput.writeText(report, HtmlReport.of(r).html());
         out.printf("Prompt %s (%d tokens) → %s p=%.4f; %s%n", Text.quote(prompt), ids.length, Text.quote(r.prediction().text()),
                 r.prediction().probability(), precision.label());
         out.printf("%-6s %-5s %-10s %-10s %-8s %s%n", "layer", "key", "cum err", "lw err", "s.rank", "top u (tokens combined, cumulative)");
@@ -76,6 +82,7 @@ public final class LayersCommand implements Callable<Integer> {
                     s.layerwise().relativeError(), c.stableRank(), DecomposeCommand.join(c.components().getFirst().uTokens(), 5));
         }
         if (json != null) out.println("JSON written to " + json);
+        if (report != null) out.println("Report written to " + report);
         return 0;
     }
 }
