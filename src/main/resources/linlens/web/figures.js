@@ -230,7 +230,7 @@
         color: PALETTE,
         legend: { top: 0, left: '52%', type: 'scroll' },
         tooltip: { trigger: 'item', formatter: o => o.seriesIndex === 0 ? 'σ_' + o.value[0] + ' = ' + fmt(o.value[1]) : o.seriesName + ', ' + toks[o.dataIndex] + ': ' + fmt(o.value, 3) },
-        grid: [{ left: 60, top: 30, bottom: 45, width: '36%' }, { left: '54%', right: 20, top: 40, bottom: 70 }],
+        grid: [{ left: 60, top: 30, bottom: 45, width: '36%' }, { left: '54%', right: 20, top: 60, bottom: 70 }],
         xAxis: [{ gridIndex: 0, type: 'value', name: 'k', nameLocation: 'middle', nameGap: 26, min: 1, max: c.singular_values.length },
                 { gridIndex: 1, type: 'category', data: toks, axisLabel: { rotate: 30 } }],
         yAxis: [{ gridIndex: 0, type: 'log', name: 'σ_k', axisLabel: { formatter: v => fmt(v, 2) } },
