@@ -1,4 +1,5 @@
-// The self-contained HTML report in chromium: offline, every figure drawn, PNG and SVG export.
+// The self-contained HTML reports in chromium: offline, every figure drawn, PNG and SVG export;
+// for decompose and for the layers, attribute and steer analyses.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
@@ -8,19 +9,32 @@ import { browser, linlens, figureState, SCREENSHOTS } from './lib.mjs';
 
 const PROMPT = 'The bridge out of Marin is the';
 let dir, report, result, chromium;
+/** The analyses' reports and results, by command. */
+const analyses = {};
 
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'linlens-report-'));
   report = path.join(dir, 'report.html');
   const json = path.join(dir, 'result.json');
-  await linlens(['decompose', '--quiet', '--prompt', PROMPT, '--components', '4', '--top', '5', '--json', json, '--report', report]);
+  await linlens(['decompose', '--quiet', '--prompt', PROMPT, '--components', '4', '--top', '5', '--nonlinear', '--json', json, '--report', report]);
   result = JSON.parse(readFileSync(json, 'utf8'));
+  const runs = {
+    // a short prompt and two layers: every site is one reverse sweep of d cotangents
+    layers: ['--prompt', 'The Golden Gate', '--layers', '8,17', '--components', '3', '--top', '4'],
+    attribute: ['--prompt', PROMPT, '--by-component'],
+    steer: ['--prompt', 'The Golden Gate Bridge', '--target', 'I went for a walk to the', '--tokens', '6', '--strength', '0.8'],
+  };
+  for (const [cmd, args] of Object.entries(runs)) {
+    const file = path.join(dir, cmd + '.html'), out = path.join(dir, cmd + '.json');
+    await linlens([cmd, '--quiet', ...args, '--json', out, '--report', file]);
+    analyses[cmd] = { file, result: JSON.parse(readFileSync(out, 'utf8')) };
+  }
   chromium = await browser();
 });
 
 after(async () => { if (chromium) await chromium.close(); });
 
-async function openOffline() {
+async function openOffline(file = report, figures = 6) {
   const context = await chromium.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   await context.setOffline(true);
   const remote = [];
@@ -28,8 +42,8 @@ async function openOffline() {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', e => errors.push(e.message));
-  await page.goto('file://' + report);
-  await page.waitForFunction(() => window.LinLens && Object.keys(window.LinLens.charts).length >= 5);
+  await page.goto('file://' + file);
+  await page.waitForFunction(n => window.LinLens && Object.keys(window.LinLens.charts).length >= n, figures);
   return { context, page, remote, errors };
 }
 
@@ -46,22 +60,27 @@ test('the report opens offline and draws every figure from its data', async () =
     // every figure has its data and ink on its canvas
     const expect = {
       'r-prediction': [result.prediction.top.length],
-      'r-reconstruction': [d, 2],
+      'r-reconstruction': [d, d, 2],
       'r-jacobian': [160 * 160, d],
       'r-spectra': Array(n).fill(d),
       'r-stable-rank': [n],
+      'r-combined': [d, n, n, n, n],
     };
-    for (const [id, series] of Object.entries(expect)) {
-      const s = await figureState(page, id);
-      assert.ok(s, id + ' missing');
-      assert.deepEqual(s.series, series, id + ' series sizes');
-      assert.ok(s.inked > 0.01 * s.pixels, id + ' looks blank: ' + s.inked + ' of ' + s.pixels + ' pixels drawn');
-    }
+    await expectFigures(page, expect);
+    // the ordinary Jacobian's series is the JSON's, and far from the diagonal
+    const ordinary = await page.evaluate(() => LinLens.charts['r-reconstruction'].getOption().series[1]);
+    assert.equal(ordinary.name, 'ordinary Jacobian');
+    assert.deepEqual(ordinary.data.map(p => p[1]), result.reconstruction_vectors.nonlinear);
+    const caption = await page.locator('#r-reconstruction .caption').textContent();
+    assert.ok(caption.includes('ordinary Jacobian: relative error ' + Number(result.nonlinear_reconstruction.relative_error).toExponential(2)), caption);
+    const combinedRows = page.locator('table.combined tbody tr');
+    assert.equal(await combinedRows.count(), 4);
+    assert.deepEqual(await combinedRows.nth(0).locator('.token.u').allTextContents(), result.svd_combined.components[0].u_tokens);
     // the heat map is J's: strongly coloured cells, not a flat colour
     const heat = await figureState(page, 'r-jacobian');
     assert.ok(heat.inked > 0.2 * heat.pixels, 'heat map mostly blank');
     // decoded singular vectors: n positions × 4 components, with the tokens of the JSON
-    const rows = page.locator('table.decoded tbody tr');
+    const rows = page.locator('#r-decoded table.decoded tbody tr');
     assert.equal(await rows.count(), n * 4);
     const lastU = await rows.nth((n - 1) * 4).locator('.token.u').allTextContents();
     assert.deepEqual(lastU, result.svd[n - 1].components[0].u_tokens);
@@ -78,26 +97,131 @@ test('the report opens offline and draws every figure from its data', async () =
   }
 });
 
+/** Every figure has its data (series sizes) and ink on its canvas. */
+async function expectFigures(page, expect) {
+  for (const [id, series] of Object.entries(expect)) {
+    const s = await figureState(page, id);
+    assert.ok(s, id + ' missing');
+    assert.deepEqual(s.series, series, id + ' series sizes');
+    assert.ok(s.inked > 0.01 * s.pixels, id + ' looks blank: ' + s.inked + ' of ' + s.pixels + ' pixels drawn');
+  }
+}
+
+test('the layers report draws spectra by layer, stable rank by depth, paths and tables', async () => {
+  const { file, result: L } = analyses.layers;
+  const { context, page, remote, errors } = await openOffline(file, 4);
+  try {
+    assert.deepEqual(remote, []);
+    assert.deepEqual(errors, []);
+    const d = L.model.hidden_size, layers = L.layers.length, K = 3;
+    await expectFigures(page, {
+      'r-prediction': [L.prediction.top.length],
+      'r-layer-spectra': Array(layers).fill(d),
+      'r-layer-stable-rank': Array(L.keys.length).fill(layers),
+      'r-layer-paths': Array(K).fill(layers),
+    });
+    // stable rank points are the JSON's, per key
+    const sr = await page.evaluate(() => LinLens.charts['r-layer-stable-rank'].getOption().series.map(s => [s.name, s.data.map(p => p[1])]));
+    assert.deepEqual(sr, L.keys.map(k => [k, L.stable_rank[k]]));
+    // the key selector redraws the spectra for another site
+    const first = await page.evaluate(() => LinLens.charts['r-layer-spectra'].getOption().series[0].data[0][1]);
+    await page.selectOption('#r-layer-spectra select.key', '2');
+    const mlp = await page.evaluate(() => LinLens.charts['r-layer-spectra'].getOption().series[0].data[0][1]);
+    assert.equal(first, L.sites.find(s => s.key === 'layer' && s.layer === L.layers[0]).cumulative.tokens_combined.singular_values[0]);
+    assert.equal(mlp, L.sites.find(s => s.key === 'mlp' && s.layer === L.layers[0]).cumulative.tokens_combined.singular_values[0]);
+    assert.equal(await page.locator('table.errors tbody tr').count(), L.sites.length);
+    const tokenRows = page.locator('table.layer-tokens tbody tr');
+    assert.equal(await tokenRows.count(), L.sites.length * K);
+    assert.deepEqual(await tokenRows.nth(0).locator('td').nth(4).locator('.token').allTextContents(),
+      L.sites[0].cumulative.tokens_combined.components[0].u_tokens);
+    await page.selectOption('#r-layer-spectra select.key', '0');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'report-layers.png'), fullPage: true });
+  } finally {
+    await context.close();
+  }
+});
+
+test('the attribution report draws contributions by position and by component', async () => {
+  const { file, result: R } = analyses.attribute;
+  const a = R.attribution;
+  const { context, page, remote, errors } = await openOffline(file, 3);
+  try {
+    assert.deepEqual(remote, []);
+    assert.deepEqual(errors, []);
+    const n = R.tokens.length, L = R.model.layers;
+    await expectFigures(page, {
+      'r-attribution': [n + (a.constant !== 0 ? 1 : 0)],
+      'r-attribution-components': [L, L],
+    });
+    const bars = await page.evaluate(() => LinLens.charts['r-attribution'].getOption());
+    assert.deepEqual(bars.series[0].data.slice(0, n).map(b => b.value), a.contributions.map(c => c.value));
+    assert.deepEqual(bars.xAxis[0].data.slice(0, n), a.contributions.map(c => c.position + ': ' + JSON.stringify(c.token)));
+    assert.equal(await page.locator('.attribution-sum dd.logit').textContent(), Number(a.logit).toPrecision(7));
+    assert.equal(await page.locator('.attribution-sum dd.sum').textContent(), Number(a.sum).toPrecision(7));
+    const mlp = await page.evaluate(() => LinLens.charts['r-attribution-components'].getOption().series[1]);
+    assert.equal(mlp.name, 'mlp');
+    assert.deepEqual(mlp.data, a.components.filter(c => c.key === 'mlp').map(c => c.total));
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'report-attribution.png'), fullPage: true });
+  } finally {
+    await context.close();
+  }
+});
+
+test('the steering report shows both continuations with the differences marked', async () => {
+  const { file, result: S } = analyses.steer;
+  const { context, page, remote, errors } = await openOffline(file, 0);
+  try {
+    assert.deepEqual(remote, []);
+    assert.deepEqual(errors, []);
+    const plain = await page.locator('.continuation.unsteered .token:not(.prompt)').allTextContents();
+    const steered = await page.locator('.continuation.steered .token:not(.prompt)').allTextContents();
+    assert.deepEqual(plain, S.unsteered.tokens);
+    assert.deepEqual(steered, S.steered.tokens);
+    const differs = await page.locator('.continuation.steered .token.differs').count();
+    assert.equal(differs, S.steered.tokens.filter((t, i) => S.unsteered.tokens[i] !== t).length);
+    const facts = await page.locator('.steering .facts').textContent();
+    assert.ok(facts.includes(JSON.stringify(S.source_prompt)) && facts.includes(String(S.layer)) && facts.includes(String(S.strength)), facts);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'report-steering.png'), fullPage: true });
+  } finally {
+    await context.close();
+  }
+});
+
+/** Clicks a figure's PNG and SVG buttons and checks the files. */
+async function expectExports(page, id) {
+  const [png] = await Promise.all([page.waitForEvent('download'), page.click('#' + id + ' button.export-png')]);
+  assert.equal(png.suggestedFilename(), id + '.png');
+  const pngFile = path.join(dir, id + '.png');
+  await png.saveAs(pngFile);
+  const bytes = readFileSync(pngFile);
+  assert.deepEqual([...bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], id + ' PNG signature');
+  assert.ok(statSync(pngFile).size > 5000, id + ' PNG too small');
+
+  const [svg] = await Promise.all([page.waitForEvent('download'), page.click('#' + id + ' button.export-svg')]);
+  assert.equal(svg.suggestedFilename(), id + '.svg');
+  const svgFile = path.join(dir, id + '.svg');
+  await svg.saveAs(svgFile);
+  const text = readFileSync(svgFile, 'utf8');
+  assert.match(text, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  assert.ok((text.match(/<(path|rect)\b/g) || []).length > 10, id + ' SVG has no shapes');
+}
+
+test('the analyses\' figures export to PNG and SVG', async () => {
+  for (const [cmd, ids] of [['layers', ['r-layer-spectra', 'r-layer-stable-rank', 'r-layer-paths']],
+                            ['attribute', ['r-attribution', 'r-attribution-components']]]) {
+    const { context, page } = await openOffline(analyses[cmd].file, ids.length);
+    try {
+      for (const id of ids) await expectExports(page, id);
+    } finally {
+      await context.close();
+    }
+  }
+});
+
 test('each figure exports to PNG and SVG', async () => {
   const { context, page } = await openOffline();
   try {
-    for (const id of ['r-prediction', 'r-reconstruction', 'r-jacobian', 'r-spectra', 'r-stable-rank']) {
-      const [png] = await Promise.all([page.waitForEvent('download'), page.click('#' + id + ' button.export-png')]);
-      assert.equal(png.suggestedFilename(), id + '.png');
-      const pngFile = path.join(dir, id + '.png');
-      await png.saveAs(pngFile);
-      const bytes = readFileSync(pngFile);
-      assert.deepEqual([...bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], id + ' PNG signature');
-      assert.ok(statSync(pngFile).size > 5000, id + ' PNG too small');
-
-      const [svg] = await Promise.all([page.waitForEvent('download'), page.click('#' + id + ' button.export-svg')]);
-      assert.equal(svg.suggestedFilename(), id + '.svg');
-      const svgFile = path.join(dir, id + '.svg');
-      await svg.saveAs(svgFile);
-      const text = readFileSync(svgFile, 'utf8');
-      assert.match(text, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-      assert.ok((text.match(/<(path|rect)\b/g) || []).length > 10, id + ' SVG has no shapes');
-    }
+    for (const id of ['r-prediction', 'r-reconstruction', 'r-jacobian', 'r-spectra', 'r-stable-rank', 'r-combined']) await expectExports(page, id);
     // the SVG heat map carries every cell
     const heat = readFileSync(path.join(dir, 'r-jacobian.svg'), 'utf8');
     assert.ok((heat.match(/<(path|rect)\b/g) || []).length >= 160 * 160 * 0.9, 'SVG heat map lost cells');

@@ -7,6 +7,7 @@ import linlens.model.InputException;
 import linlens.model.MlpPath;
 import linlens.model.Prompts;
 import linlens.model.Transformer;
+import linlens.report.HtmlReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -50,9 +51,13 @@ public final class AttributeCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Write the result as JSON.")
     Path json;
 
+    @Option(names = "--report", paramLabel = "FILE.html", description = "Write a self-contained HTML report with interactive figures.")
+    Path report;
+
     @Override
     public Integer call() throws Exception {
         JsonOutput.checkWritable(json);
+        JsonOutput.checkWritable(report);
         if (token != null && tokenId != null) throw new InputException("give --token or --token-id, not both");
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         Transformer m = common.load(err);
@@ -62,6 +67,7 @@ public final class AttributeCommand implements Callable<Integer> {
         Integer vs = versus == null ? null : singleToken(m, versus, "--versus");
         var r = Attribution.run(m, prompt, tr, new Attribution.Options(target, vs, byComponent, precision, mlpPath));
         if (json != null) JsonOutput.write(json, r);
+        if (report != null) JsonOutput.writeText(report, HtmlReport.of(r).html());
         var a = r.attribution();
         out.printf("Logit of %s%s = %.6f; Σ contributions = %.6f (relative error %.1e, %s)%n", Text.quote(a.text()),
                 a.versusText() == null ? "" : " minus " + Text.quote(a.versusText()), a.logit(), a.sum(), a.relativeError(), precision.label());
@@ -71,6 +77,7 @@ public final class AttributeCommand implements Callable<Integer> {
             for (var c : a.components()) out.printf("  layer %2d %-4s %+10.4f%n", c.layer(), c.key(), c.total());
         }
         if (json != null) out.println("JSON written to " + json);
+        if (report != null) out.println("Report written to " + report);
         return 0;
     }
 

@@ -9,6 +9,7 @@ import linlens.model.MlpPath;
 import linlens.model.Prompts;
 import linlens.model.Transformer;
 import linlens.report.NpyExport;
+import linlens.report.HtmlReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -57,12 +58,15 @@ public final class LayersCommand implements Callable<Integer> {
 
     @Option(names = "--export", paramLabel = "DIR", description = "Write every site's cumulative and layer-wise J as .npy files with a manifest.json.")
     Path export;
+    @Option(names = "--report", paramLabel = "FILE.html", description = "Write a self-contained HTML report with interactive figures.")
+    Path report;
 
     @Override
     public Integer call() throws Exception {
         if (components < 1 || top < 1) throw new InputException("--components and --top must be at least 1");
         JsonOutput.checkWritable(json);
         if (export != null) NpyExport.checkTarget(export);
+        JsonOutput.checkWritable(report);
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         Transformer m = common.load(err);
         int[] ids = Prompts.encode(m, prompt);
@@ -79,6 +83,7 @@ public final class LayersCommand implements Callable<Integer> {
             throw e;
         }
         if (json != null) JsonOutput.write(json, r);
+        if (report != null) JsonOutput.writeText(report, HtmlReport.of(r).html());
         out.printf("Prompt %s (%d tokens) → %s p=%.4f; %s%n", Text.quote(prompt), ids.length, Text.quote(r.prediction().text()),
                 r.prediction().probability(), precision.label());
         out.printf("%-6s %-5s %-10s %-10s %-8s %s%n", "layer", "key", "cum err", "lw err", "s.rank", "top u (tokens combined, cumulative)");
@@ -89,6 +94,7 @@ public final class LayersCommand implements Callable<Integer> {
         }
         if (json != null) out.println("JSON written to " + json);
         if (export != null) out.println("arrays written to " + export);
+        if (report != null) out.println("Report written to " + report);
         return 0;
     }
 }

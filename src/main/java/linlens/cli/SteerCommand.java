@@ -5,6 +5,7 @@ import linlens.model.InputException;
 import linlens.model.MlpPath;
 import linlens.model.Prompts;
 import linlens.model.Transformer;
+import linlens.report.HtmlReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -45,9 +46,13 @@ public final class SteerCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Write the result as JSON.")
     Path json;
 
+    @Option(names = "--report", paramLabel = "FILE.html", description = "Write a self-contained HTML report with interactive figures.")
+    Path report;
+
     @Override
     public Integer call() throws Exception {
         JsonOutput.checkWritable(json);
+        JsonOutput.checkWritable(report);
         if (tokens < 1 || tokens > 512) throw new InputException("--tokens must be between 1 and 512");
         if (!Double.isFinite(strength)) throw new InputException("--strength must be a finite number");
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
@@ -58,10 +63,12 @@ public final class SteerCommand implements Callable<Integer> {
         common.progress(err, "steering with the Jacobian of layer " + l + " of " + Text.quote(prompt) + "...");
         var r = Steering.run(m, prompt, src, target, tgt, new Steering.Options(l, strength, tokens, mlpPath));
         if (json != null) JsonOutput.write(json, r);
+        if (report != null) JsonOutput.writeText(report, HtmlReport.of(r).html());
         out.printf("Source %s, layer %d, λ = %.3g%n", Text.quote(prompt), l, strength);
         out.printf("  unsteered: %s%s%n", target, r.unsteered().text().replace("\n", "\\n"));
         out.printf("  steered:   %s%s%n", target, r.steered().text().replace("\n", "\\n"));
         if (json != null) out.println("JSON written to " + json);
+        if (report != null) out.println("Report written to " + report);
         return 0;
     }
 }

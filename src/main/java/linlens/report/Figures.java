@@ -12,7 +12,8 @@ import java.util.Map;
 /**
  * The figure data a decomposition adds to a report or to the app, as JSON-able records: the
  * reconstruction scatter (paper figure 3) and a heat map of every J_i (figure 2). The spectra
- * and decoded tokens (figure 4) are read straight from {@link Decomposition.Result}.
+ * and decoded tokens (figure 4) are read straight from {@link Decomposition.Result}, as are the
+ * results of the layer analysis, attribution and steering ({@link HtmlReport#of} overloads).
  */
 public final class Figures {
     private Figures() {}
@@ -48,9 +49,15 @@ public final class Figures {
         return s;
     }
 
+    /** The detached Jacobian's Σ J_i x_i (+ c) against y, and the ordinary Jacobian's when it was computed. */
     public static Reconstruction reconstruction(Decomposition.Detail<?> d) {
-        return new Reconstruction(List.of(new Scatter("detached Jacobian", d.result().reconstruction().relativeError(),
-                d.y(), d.reconstructed())));
+        var r = d.result();
+        List<Scatter> series = new ArrayList<>();
+        series.add(new Scatter("detached Jacobian", r.reconstruction().relativeError(), d.y(), d.reconstructed()));
+        if (r.nonlinearReconstruction() != null)
+            series.add(new Scatter("ordinary Jacobian", r.nonlinearReconstruction().relativeError(), d.y(),
+                    r.reconstructionVectors().nonlinear()));
+        return new Reconstruction(series);
     }
 
     public static Jacobians jacobians(Decomposition.Detail<?> d) { return pool(d, HEATMAP_SIDE); }

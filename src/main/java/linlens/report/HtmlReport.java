@@ -2,7 +2,10 @@ package linlens.report;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import linlens.analysis.Attribution;
 import linlens.analysis.Decomposition;
+import linlens.analysis.LayerAnalysis;
+import linlens.analysis.Steering;
 
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -30,6 +33,21 @@ public final class HtmlReport {
         HtmlReport r = new HtmlReport("Linear Lens: " + d.result().prompt());
         Figures.sections(d).forEach(r::add);
         return r;
+    }
+
+    /** The report of a layer-by-layer analysis (paper figures 5 and 6): section "layers". */
+    public static HtmlReport of(LayerAnalysis.Result r) {
+        return new HtmlReport("Linear Lens layers: " + r.prompt()).add("layers", r);
+    }
+
+    /** The report of an attribution: section "attribution". */
+    public static HtmlReport of(Attribution.Result r) {
+        return new HtmlReport("Linear Lens attribution: " + r.prompt()).add("attribution", r);
+    }
+
+    /** The report of a steering run: section "steering". */
+    public static HtmlReport of(Steering.Result r) {
+        return new HtmlReport("Linear Lens steering: " + r.sourcePrompt() + " → " + r.targetPrompt()).add("steering", r);
     }
 
     public HtmlReport add(String section, Object record) {

@@ -66,9 +66,12 @@
 
   // ------------------------------------------------------------------ sections
 
+  /** The result that has the prompt, its tokens and the prediction (every analysis but steering). */
+  const promptResult = d => d.decomposition || d.forward || d.layers || d.attribution;
+
   /** The prompt, its tokens, the prediction and the reconstruction check. */
   function summary(root, data) {
-    const r = data.decomposition || data.forward;
+    const r = promptResult(data);
     const m = r.model;
     const facts = el('dl', { class: 'facts' });
     const fact = (k, v) => facts.append(el('dt', {}, k), el('dd', {}, v));
@@ -79,14 +82,17 @@
     if (data.decomposition) {
       const rc = data.decomposition.reconstruction;
       fact('Reconstruction', '‖Σ J_i x_i − y‖ / ‖y‖ = ' + Number(rc.relative_error).toExponential(2) + ' (' + rc.precision + ', MLP path ' + rc.mlp_path + ')');
+      const nl = data.decomposition.nonlinear_reconstruction;
+      if (nl) fact('Ordinary Jacobian', '‖Σ J_i x_i − y‖ / ‖y‖ = ' + Number(nl.relative_error).toExponential(2) + ' (nothing frozen)');
     }
+    if (data.layers) fact('Analysis', 'layers ' + data.layers.layers.join(', ') + ' · sites ' + data.layers.keys.join(', ') + ' · ' + data.layers.precision + ', MLP path ' + data.layers.mlp_path);
     root.append(el('section', { class: 'card summary' }, el('h3', {}, 'Prompt and prediction'),
       el('div', { class: 'tokens prompt-tokens' }, ...r.tokens.map((t, i) => el('span', { class: 'token', title: 'position ' + i + ', id ' + t.id }, t.text))),
       facts));
   }
 
   function prediction(root, data, prefix) {
-    const top = (data.decomposition || data.forward).prediction.top.slice().reverse();
+    const top = promptResult(data).prediction.top.slice().reverse();
     figure(root, prefix + '-prediction', 'Next-token prediction',
       'The model\'s top next tokens and their probabilities.', Math.max(160, 40 * top.length), {
         animation: false,
@@ -201,13 +207,223 @@
         el('tbody', {}, ...rows))));
   }
 
+  const PALETTE = ['#2f6fd6', '#d9822b', '#3a9e5c', '#b3261e', '#7b52ab', '#1b998b', '#c2407f', '#6d6d6d'];
+  const KEY_COLOURS = { layer: '#2f6fd6', attn: '#d9822b', mlp: '#3a9e5c' };
+  const chips = (tokens, cls) => el('div', { class: 'tokens' }, ...tokens.map(t => el('span', { class: 'token ' + cls }, t)));
+  const table = (cls, heads, rows) => el('table', { class: 'decoded ' + cls },
+    el('thead', {}, el('tr', {}, ...heads.map(h => el('th', {}, h)))), el('tbody', {}, ...rows));
+  const td = (v, num) => el('td', num ? { class: 'num' } : {}, v);
+  /** A select of the given labels; value i is the label's index. */
+  const selector = (cls, label, labels, initial) => {
+    const s = el('select', { class: cls, 'aria-label': label }, ...labels.map((t, i) => el('option', { value: i }, t)));
+    s.value = String(initial || 0);
+    return s;
+  };
+
+  /** The SVD of [J_0 … J_{n−1}] (all positions at once) and where its right singular vectors live. */
+  function combinedSpectrum(root, data, prefix) {
+    const r = data.decomposition, c = r.svd_combined, toks = r.tokens.map((t, i) => i + ': ' + quoted(t.text));
+    figure(root, prefix + '-combined', 'Tokens combined: SVD of [J_0 … J_n−1]',
+      'Left: singular values of the d×(n·d) matrix of all J_i side by side (stable rank ' + fmt(c.stable_rank, 3) + '), log scale. '
+      + 'Right: for each leading pair k, the share ‖v_k block i‖ of its right singular vector at input position i.', 340, {
+        animation: false,
+        color: PALETTE,
+        legend: { top: 0, left: '52%', type: 'scroll' },
+        tooltip: { trigger: 'item', formatter: o => o.seriesIndex === 0 ? 'σ_' + o.value[0] + ' = ' + fmt(o.value[1]) : o.seriesName + ', ' + toks[o.dataIndex] + ': ' + fmt(o.value, 3) },
+        grid: [{ left: 60, top: 30, bottom: 45, width: '36%' }, { left: '54%', right: 20, top: 60, bottom: 70 }],
+        xAxis: [{ gridIndex: 0, type: 'value', name: 'k', nameLocation: 'middle', nameGap: 26, min: 1, max: c.singular_values.length },
+                { gridIndex: 1, type: 'category', data: toks, axisLabel: { rotate: 30 } }],
+        yAxis: [{ gridIndex: 0, type: 'log', name: 'σ_k', axisLabel: { formatter: v => fmt(v, 2) } },
+                { gridIndex: 1, type: 'value', name: '‖v_k at i‖', max: 1 }],
+        series: [{ type: 'line', name: 'σ_k', xAxisIndex: 0, yAxisIndex: 0, showSymbol: false, color: '#6d6d6d',
+                   data: c.singular_values.map((v, k) => [k + 1, Math.max(v, 1e-30)]) }]
+          .concat(c.components.map((p, k) => ({ type: 'bar', name: 'k=' + (k + 1), xAxisIndex: 1, yAxisIndex: 1, data: p.v_position_weights })))
+      });
+    root.append(el('section', { class: 'card decoded-combined', id: prefix + '-combined-decoded' },
+      el('h3', {}, 'Tokens combined: decoded singular vectors'),
+      el('p', { class: 'caption' }, 'u_k decoded by the unembedding; v_k by the input embeddings at its heaviest position.'),
+      table('combined', ['k', 'σ_k', 'heaviest position', 'u_k → output tokens', 'v_k → input tokens'], c.components.map((p, k) => {
+        const w = p.v_position_weights, best = w.indexOf(Math.max(...w));
+        return el('tr', {}, td(String(k + 1), true), td(fmt(p.sigma), true), td(toks[best] + ' (' + fmt(w[best], 3) + ')'),
+          el('td', {}, chips(p.u_tokens, 'u')), el('td', {}, chips(p.v_tokens, 'v')));
+      }))));
+  }
+
+  /** The analysis's sites of one key, in layer order. */
+  const sitesOf = (L, key) => L.sites.filter(s => s.key === key).sort((a, b) => a.layer - b.layer);
+
+  /** Figure 5: singular values of each site's cumulative tokens-combined J, one line per layer; a selector picks the key. */
+  function layerSpectra(root, data, prefix) {
+    const L = data.layers, keys = L.keys;
+    const select = selector('key', 'site', keys);
+    const option = key => {
+      const sites = sitesOf(L, key), last = Math.max(1, sites.length - 1);
+      return {
+        animation: false,
+        legend: { type: 'scroll', top: 0 },
+        tooltip: { trigger: 'item', formatter: o => o.seriesName + '<br>σ_' + o.value[0] + ' = ' + fmt(o.value[1]) },
+        grid: { left: 60, right: 30, top: 40, bottom: 45 },
+        xAxis: { type: 'value', name: 'k', nameLocation: 'middle', nameGap: 26, min: 1, max: sites[0].cumulative.tokens_combined.singular_values.length },
+        yAxis: { type: 'log', name: 'σ_k', axisLabel: { formatter: v => fmt(v, 2) } },
+        // early layers light, late layers dark
+        series: sites.map((s, i) => ({ type: 'line', name: 'layer ' + s.layer, showSymbol: false,
+          color: 'hsl(218, 70%, ' + Math.round(75 - 50 * i / last) + '%)',
+          data: s.cumulative.tokens_combined.singular_values.map((v, k) => [k + 1, Math.max(v, 1e-30)]) }))
+      };
+    };
+    const { chart } = figure(root, prefix + '-layer-spectra', 'Singular values by layer (paper figure 5)',
+      'For each layer: all singular values of the cumulative Jacobian of the final-normed site vector at the last position '
+      + 'w.r.t. all input embeddings, tokens combined. Log scale; lighter lines are earlier layers.', 400, option(keys[0]), select);
+    select.addEventListener('change', () => chart.setOption(option(keys[Number(select.value)]), true));
+  }
+
+  /** Figure 6, left: stable rank of the cumulative tokens-combined J against depth, per key. */
+  function layerStableRank(root, data, prefix) {
+    const L = data.layers;
+    figure(root, prefix + '-layer-stable-rank', 'Stable rank by depth (paper figure 6, left)',
+      'Stable rank ‖J‖_F² / σ₁² of each site\'s cumulative tokens-combined Jacobian, against the layer.', 320, {
+        animation: false,
+        legend: { top: 0 },
+        tooltip: { trigger: 'axis' },
+        grid: { left: 60, right: 30, top: 36, bottom: 45 },
+        xAxis: { type: 'value', name: 'layer', nameLocation: 'middle', nameGap: 26, minInterval: 1, min: 0, max: L.model.layers - 1 },
+        yAxis: { type: 'value', name: 'stable rank' },
+        series: L.keys.map(key => ({ type: 'line', name: key, color: KEY_COLOURS[key], symbolSize: 7,
+          data: L.layers.map((l, i) => [l, L.stable_rank[key][i]]) }))
+      });
+  }
+
+  /** Figure 6, right: how much of each leading u_k lies in the final layer's leading subspace. */
+  function layerPaths(root, data, prefix) {
+    const L = data.layers, keys = L.keys;
+    const select = selector('key', 'site', keys);
+    const option = key => {
+      const sites = sitesOf(L, key).filter(s => s.projection_on_final), K = sites[0].projection_on_final.length;
+      return {
+        animation: false,
+        color: PALETTE,
+        legend: { top: 0 },
+        tooltip: { trigger: 'axis' },
+        grid: { left: 60, right: 30, top: 36, bottom: 45 },
+        xAxis: { type: 'value', name: 'layer', nameLocation: 'middle', nameGap: 26, minInterval: 1, min: 0, max: L.model.layers - 1 },
+        yAxis: { type: 'value', name: '‖U_finalᵀ u_k‖', min: 0, max: 1 },
+        series: [...Array(K).keys()].map(k => ({ type: 'line', name: 'u_' + (k + 1), symbolSize: 7,
+          data: sites.map(s => [s.layer, s.projection_on_final[k]]) }))
+      };
+    };
+    const { chart } = figure(root, prefix + '-layer-paths', 'Path of the singular vectors (paper figure 6, right)',
+      'Norm of the projection of each leading left singular vector u_k (cumulative, tokens combined) onto the span of the last layer\'s '
+      + 'leading u\'s: 1 means it already points where the model ends up.', 320, option(keys[0]), select);
+    select.addEventListener('change', () => chart.setOption(option(keys[Number(select.value)]), true));
+  }
+
+  /** Reconstruction errors of every site, and the decoded u tokens per layer and key. */
+  function layerTables(root, data, prefix) {
+    const L = data.layers, e = v => Number(v).toExponential(2);
+    root.append(el('section', { class: 'card layer-errors', id: prefix + '-layer-errors' },
+      el('h3', {}, 'Reconstruction per site'),
+      el('p', { class: 'caption' }, 'Relative error of Σ_i J_i x_i (+ constant) against the final-normed site vector: cumulative J w.r.t. the input embeddings, layer-wise J w.r.t. the layer\'s input stream.'),
+      table('errors', ['layer', 'key', 'hook', 'cumulative error', 'layer-wise error', 'stable rank (cum.)', 'stable rank (layer-wise)'],
+        L.sites.map(s => el('tr', {}, td(String(s.layer), true), td(s.key), td(s.hook), td(e(s.cumulative.relative_error), true),
+          td(e(s.layerwise.relative_error), true), td(fmt(s.cumulative.tokens_combined.stable_rank, 3), true),
+          td(fmt(s.layerwise.tokens_combined.stable_rank, 3), true))))));
+    const rows = [];
+    for (const s of L.sites) s.cumulative.tokens_combined.components.forEach((c, k) => rows.push(el('tr', {},
+      td(k === 0 ? String(s.layer) : '', true), td(k === 0 ? s.key : ''), td(String(k + 1), true), td(fmt(c.sigma), true),
+      el('td', {}, chips(c.u_tokens, 'u')), el('td', {}, chips(s.layerwise.tokens_combined.components[k].u_tokens, 'u')))));
+    root.append(el('section', { class: 'card layer-tokens', id: prefix + '-layer-tokens' },
+      el('h3', {}, 'Decoded singular vectors by layer'),
+      el('p', { class: 'caption' }, 'Top tokens of W_U u_k for the tokens-combined Jacobians: an exact logit lens per layer and site.'),
+      table('layer-tokens', ['layer', 'key', 'k', 'σ_k (cum.)', 'u_k → tokens (cumulative)', 'u_k → tokens (layer-wise)'], rows)));
+  }
+
+  const signed = v => v >= 0 ? '#b2182b' : '#2166ac';
+
+  /** The logit split over input positions, Σ_i w_tᵀ J_i x_i (+ the biases' constant) = logit. */
+  function attributionByPosition(root, data, prefix) {
+    const a = data.attribution.attribution;
+    const labels = a.contributions.map(c => c.position + ': ' + quoted(c.token)), values = a.contributions.map(c => c.value);
+    if (a.constant !== 0) { labels.push('constant (biases)'); values.push(a.constant); }
+    const what = 'logit of ' + quoted(a.text) + (a.versus_text != null ? ' minus logit of ' + quoted(a.versus_text) : '');
+    root.append(el('section', { class: 'card attribution-sum', id: prefix + '-attribution-sum' },
+      el('h3', {}, 'Attribution of the ' + what),
+      el('dl', { class: 'facts' },
+        el('dt', {}, 'Logit'), el('dd', { class: 'logit' }, fmt(a.logit, 7)),
+        el('dt', {}, 'Σ contributions' + (a.constant !== 0 ? ' + constant' : '')), el('dd', { class: 'sum' }, fmt(a.sum, 7)),
+        el('dt', {}, 'Relative error'), el('dd', {}, Number(a.relative_error).toExponential(2) + ' (' + data.attribution.precision + ')'))));
+    figure(root, prefix + '-attribution', 'Attribution over the prompt\'s tokens',
+      'Contribution w_tᵀ J_i x_i of each input position to the ' + what + '; red raises it, blue lowers it. '
+      + 'They sum to ' + fmt(a.sum, 6) + ' against the logit ' + fmt(a.logit, 6) + '.', 360, {
+        animation: false,
+        grid: { left: 70, right: 30, top: 36, bottom: 80 },
+        tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, formatter: p => p[0].name + ': ' + fmt(p[0].value) },
+        xAxis: { type: 'category', data: labels, axisLabel: { rotate: 30, interval: 0 } },
+        yAxis: { type: 'value', name: 'logit contribution' },
+        series: [{ type: 'bar', data: values.map(v => ({ value: v, itemStyle: { color: signed(v) } })),
+          label: { show: labels.length <= 24, position: 'top', formatter: o => fmt(o.value, 3) } }]
+      });
+  }
+
+  /** The logit split by layer and branch (attention, MLP): each branch's total, its bias constant included. */
+  function attributionByComponent(root, data, prefix) {
+    const a = data.attribution.attribution, comps = a.components;
+    const layers = [...new Set(comps.map(c => c.layer))].sort((x, y) => x - y);
+    const series = ['attn', 'mlp'].map(key => ({ type: 'bar', name: key, color: KEY_COLOURS[key],
+      data: layers.map(l => comps.find(c => c.layer === l && c.key === key).total) }));
+    const withConstants = comps.some(c => c.constant !== 0);
+    if (withConstants) series.push(...['attn', 'mlp'].map(key => ({ type: 'line', name: key + ' constant', showSymbol: true, symbolSize: 5,
+      lineStyle: { type: 'dashed' }, data: layers.map(l => comps.find(c => c.layer === l && c.key === key).constant) })));
+    figure(root, prefix + '-attribution-components', 'Attribution by layer and branch',
+      'Each branch output at the last position is linear in the embeddings, so the logit splits exactly over (layer, attention or MLP), '
+      + 'plus the embedding\'s direct path ' + fmt(a.embedding_direct, 4) + '.'
+      + (withConstants ? ' Dashed: the part of each branch due to its biases (included in the bars).' : ''), 360, {
+        animation: false,
+        legend: { top: 0 },
+        tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
+        grid: { left: 70, right: 30, top: 36, bottom: 45 },
+        xAxis: { type: 'category', data: layers, name: 'layer', nameLocation: 'middle', nameGap: 26 },
+        yAxis: { type: 'value', name: 'logit contribution' },
+        series
+      });
+  }
+
+  /** The steered continuation beside the plain one; tokens that differ are marked. */
+  function steering(root, data, prefix) {
+    const r = data.steering, plain = r.unsteered.tokens, steered = r.steered.tokens;
+    const facts = el('dl', { class: 'facts' });
+    const fact = (k, v) => facts.append(el('dt', {}, k), el('dd', {}, v));
+    fact('Model', r.model.family + ' · d=' + r.model.hidden_size + ' · ' + r.model.layers + ' layers · ' + r.model.source.split('/').pop());
+    fact('Source prompt', el('span', {}, quoted(r.source_prompt) + ' (' + r.source_tokens.length + ' tokens, predicts ',
+      el('span', { class: 'token pred' }, r.source_prediction.text), ')'));
+    fact('Steered layer', String(r.layer) + ' (residual stream after it)');
+    fact('λ', String(r.strength));
+    fact('Target prompt', quoted(r.target_prompt));
+    const line = (cls, label, toks, other) => el('div', { class: 'continuation ' + cls },
+      el('div', { class: 'label' }, label),
+      el('div', { class: 'tokens' }, el('span', { class: 'token prompt' }, r.target_prompt),
+        ...toks.map((t, i) => el('span', { class: 'token' + (other[i] === t ? '' : ' differs'), title: 'generated token ' + (i + 1) }, t))));
+    root.append(el('section', { class: 'card steering', id: prefix + '-steering' },
+      el('h3', {}, 'Steering with the source prompt\'s Jacobian'), facts,
+      line('unsteered', 'unsteered', plain, steered), line('steered', 'steered', steered, plain),
+      el('p', { class: 'caption' }, 'Greedy continuations of the target prompt. Steered: Σ_k J_(k mod n) e_k, with J the source prompt\'s cumulative Jacobian at the steered layer, '
+        + 'is added to the residual stream at every position, scaled to λ times its norm. Marked tokens differ between the two.')));
+  }
+
   /** In drawing order: the keys a section needs, and how it draws. */
   const SECTIONS = [
-    { needs: d => d.decomposition || d.forward, draw: summary },
-    { needs: d => d.decomposition || d.forward, draw: prediction },
+    { needs: promptResult, draw: summary },
+    { needs: promptResult, draw: prediction },
     { needs: d => d.reconstruction, draw: reconstruction },
     { needs: d => d.jacobians, draw: jacobians },
     { needs: d => d.decomposition, draw: spectra },
+    { needs: d => d.decomposition && d.decomposition.svd_combined, draw: combinedSpectrum },
+    { needs: d => d.layers, draw: layerSpectra },
+    { needs: d => d.layers, draw: layerStableRank },
+    { needs: d => d.layers && d.layers.sites.some(s => s.projection_on_final), draw: layerPaths },
+    { needs: d => d.layers, draw: layerTables },
+    { needs: d => d.attribution, draw: attributionByPosition },
+    { needs: d => d.attribution && d.attribution.attribution.components, draw: attributionByComponent },
+    { needs: d => d.steering, draw: steering },
   ];
 
   /** Draws every section the data has into root (replacing what was there); ids start with prefix. */
