@@ -1,10 +1,8 @@
 package linlens.cli;
 
 import linlens.analysis.Attribution;
-import linlens.linear.Precision;
 import linlens.model.ForwardPass;
 import linlens.model.InputException;
-import linlens.model.MlpPath;
 import linlens.model.Prompts;
 import linlens.model.Transformer;
 import linlens.report.HtmlReport;
@@ -25,8 +23,7 @@ public final class AttributeCommand implements Callable<Integer> {
     @Mixin CommonOptions common;
     @Spec CommandSpec spec;
 
-    @Option(names = "--prompt", description = "Prompt text (default: \"${DEFAULT-VALUE}\").", defaultValue = CommonOptions.DEFAULT_PROMPT)
-    String prompt;
+    @Mixin PromptOption promptOption;
 
     @Option(names = "--token", paramLabel = "TEXT", description = "Attribute this token (its text must be a single token).")
     String token;
@@ -40,13 +37,7 @@ public final class AttributeCommand implements Callable<Integer> {
     @Option(names = "--by-component", description = "Also split by layer and attention vs MLP.")
     boolean byComponent;
 
-    @Option(names = "--precision", defaultValue = "fp32", converter = Converters.PrecisionConverter.class,
-            description = "fp32 or fp64 (default: ${DEFAULT-VALUE}).")
-    Precision precision;
-
-    @Option(names = "--mlp-path", defaultValue = "up", converter = Converters.MlpPathConverter.class,
-            description = "up or gate (default: ${DEFAULT-VALUE}).")
-    MlpPath mlpPath;
+    @Mixin LinearOptions linear;
 
     @Option(names = "--json", paramLabel = "FILE", description = "Write the result as JSON.")
     Path json;
@@ -61,16 +52,16 @@ public final class AttributeCommand implements Callable<Integer> {
         if (token != null && tokenId != null) throw new InputException("give --token or --token-id, not both");
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         Transformer m = common.load(err);
-        int[] ids = Prompts.encode(m, prompt);
+        int[] ids = Prompts.encode(m, promptOption.prompt);
         var tr = new ForwardPass(m).run(ids);
         int target = tokenId != null ? tokenId : token != null ? singleToken(m, token, "--token") : argmax(tr.logits());
         Integer vs = versus == null ? null : singleToken(m, versus, "--versus");
-        var r = Attribution.run(m, prompt, tr, new Attribution.Options(target, vs, byComponent, precision, mlpPath));
+        var r = Attribution.run(m, promptOption.prompt, tr, new Attribution.Options(target, vs, byComponent, linear.precision, linear.mlpPath));
         if (json != null) JsonOutput.write(json, r);
         if (report != null) JsonOutput.writeText(report, HtmlReport.of(r).html());
         var a = r.attribution();
         out.printf("Logit of %s%s = %.6f; Σ contributions = %.6f (relative error %.1e, %s)%n", Text.quote(a.text()),
-                a.versusText() == null ? "" : " minus " + Text.quote(a.versusText()), a.logit(), a.sum(), a.relativeError(), precision.label());
+                a.versusText() == null ? "" : " minus " + Text.quote(a.versusText()), a.logit(), a.sum(), a.relativeError(), linear.precision.label());
         for (var c : a.contributions()) out.printf("  %3d  %-18s %+10.4f%n", c.position(), Text.quote(c.token()), c.value());
         if (a.components() != null) {
             out.printf("By component (direct path of the embedding at the last position: %+.4f):%n", a.embeddingDirect());

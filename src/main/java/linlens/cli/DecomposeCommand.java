@@ -1,9 +1,7 @@
 package linlens.cli;
 
 import linlens.analysis.Decomposition;
-import linlens.linear.Precision;
 import linlens.model.InputException;
-import linlens.model.MlpPath;
 import linlens.model.Prompts;
 import linlens.model.Transformer;
 import linlens.report.HtmlReport;
@@ -27,8 +25,7 @@ public final class DecomposeCommand implements Callable<Integer> {
     @Mixin CommonOptions common;
     @Spec CommandSpec spec;
 
-    @Option(names = "--prompt", description = "Prompt text (default: \"${DEFAULT-VALUE}\").", defaultValue = CommonOptions.DEFAULT_PROMPT)
-    String prompt;
+    @Mixin PromptOption promptOption;
 
     @Option(names = "--components", description = "Singular pairs decoded per position (default: ${DEFAULT-VALUE}).", defaultValue = "8")
     int components;
@@ -36,13 +33,7 @@ public final class DecomposeCommand implements Callable<Integer> {
     @Option(names = "--top", description = "Tokens shown per singular vector (default: ${DEFAULT-VALUE}).", defaultValue = "8")
     int top;
 
-    @Option(names = "--precision", description = "fp32 or fp64 (default: ${DEFAULT-VALUE}).", defaultValue = "fp32",
-            converter = Converters.PrecisionConverter.class)
-    Precision precision;
-
-    @Option(names = "--mlp-path", description = "Linear path of a gated MLP: up (freeze act(gate)) or gate (default: ${DEFAULT-VALUE}).",
-            defaultValue = "up", converter = Converters.MlpPathConverter.class)
-    MlpPath mlpPath;
+    @Mixin LinearOptions linear;
 
     @Option(names = "--json", paramLabel = "FILE", description = "Write the full result as JSON.")
     Path json;
@@ -68,13 +59,13 @@ public final class DecomposeCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         Transformer m = common.load(err);
         times.put("load", (System.nanoTime() - t0) / 1e6);
-        int[] ids = Prompts.encode(m, prompt);
-        common.progress(err, "decomposing " + ids.length + " tokens in " + precision.label() + "...");
+        int[] ids = Prompts.encode(m, promptOption.prompt);
+        common.progress(err, "decomposing " + ids.length + " tokens in " + linear.precision.label() + "...");
         NpyExport ex = export == null ? null : NpyExport.create(export);
         Decomposition.Detail<?> detail;
         try {
-            detail = Decomposition.run(m, prompt, Decomposition.forward(m, ids, times, nonlinear),
-                    new Decomposition.Options(precision, mlpPath, components, top, nonlinear, ex), times,
+            detail = Decomposition.run(m, promptOption.prompt, Decomposition.forward(m, ids, times, nonlinear),
+                    new Decomposition.Options(linear.precision, linear.mlpPath, components, top, nonlinear, ex), times,
                     ConsoleProgress.of(err, common.quiet));
         } catch (Exception | Error e) {
             if (ex != null) ex.abandon();

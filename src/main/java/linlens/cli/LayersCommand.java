@@ -1,11 +1,9 @@
 package linlens.cli;
 
 import linlens.analysis.LayerAnalysis;
-import linlens.linear.Precision;
 import linlens.linear.Site;
 import linlens.model.ForwardPass;
 import linlens.model.InputException;
-import linlens.model.MlpPath;
 import linlens.model.Prompts;
 import linlens.model.Transformer;
 import linlens.report.NpyExport;
@@ -29,8 +27,7 @@ public final class LayersCommand implements Callable<Integer> {
     @Mixin CommonOptions common;
     @Spec CommandSpec spec;
 
-    @Option(names = "--prompt", description = "Prompt text (default: \"${DEFAULT-VALUE}\").", defaultValue = CommonOptions.DEFAULT_PROMPT)
-    String prompt;
+    @Mixin PromptOption promptOption;
 
     @Option(names = "--layers", split = ",", paramLabel = "L", description = "Layers (0-based; default: about 8 evenly spaced, including the last).")
     int[] layers;
@@ -45,13 +42,7 @@ public final class LayersCommand implements Callable<Integer> {
     @Option(names = "--top", defaultValue = "6", description = "Tokens per singular vector (default: ${DEFAULT-VALUE}).")
     int top;
 
-    @Option(names = "--precision", defaultValue = "fp32", converter = Converters.PrecisionConverter.class,
-            description = "fp32 or fp64 (default: ${DEFAULT-VALUE}).")
-    Precision precision;
-
-    @Option(names = "--mlp-path", defaultValue = "up", converter = Converters.MlpPathConverter.class,
-            description = "up or gate (default: ${DEFAULT-VALUE}).")
-    MlpPath mlpPath;
+    @Mixin LinearOptions linear;
 
     @Option(names = "--json", paramLabel = "FILE", description = "Write the full result as JSON.")
     Path json;
@@ -69,14 +60,14 @@ public final class LayersCommand implements Callable<Integer> {
         JsonOutput.checkWritable(report);
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         Transformer m = common.load(err);
-        int[] ids = Prompts.encode(m, prompt);
+        int[] ids = Prompts.encode(m, promptOption.prompt);
         int[] ls = layers != null ? layers : LayerAnalysis.defaultLayers(m.config().layers());
         List<Site> sites = keys != null ? keys : List.of(Site.values());
         var tr = new ForwardPass(m).run(ids);
         NpyExport ex = export == null ? null : NpyExport.create(export);
         LayerAnalysis.Result r;
         try {
-            r = LayerAnalysis.run(m, prompt, tr, new LayerAnalysis.Options(ls, sites, precision, mlpPath, components, top, ex),
+            r = LayerAnalysis.run(m, promptOption.prompt, tr, new LayerAnalysis.Options(ls, sites, linear.precision, linear.mlpPath, components, top, ex),
                     line -> common.progress(err, line));
         } catch (Exception | Error e) {
             if (ex != null) ex.abandon();
@@ -84,8 +75,8 @@ public final class LayersCommand implements Callable<Integer> {
         }
         if (json != null) JsonOutput.write(json, r);
         if (report != null) JsonOutput.writeText(report, HtmlReport.of(r).html());
-        out.printf("Prompt %s (%d tokens) → %s p=%.4f; %s%n", Text.quote(prompt), ids.length, Text.quote(r.prediction().text()),
-                r.prediction().probability(), precision.label());
+        out.printf("Prompt %s (%d tokens) → %s p=%.4f; %s%n", Text.quote(promptOption.prompt), ids.length, Text.quote(r.prediction().text()),
+                r.prediction().probability(), linear.precision.label());
         out.printf("%-6s %-5s %-10s %-10s %-8s %s%n", "layer", "key", "cum err", "lw err", "s.rank", "top u (tokens combined, cumulative)");
         for (var s : r.sites()) {
             var c = s.cumulative().tokensCombined();

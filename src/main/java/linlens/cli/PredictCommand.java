@@ -17,8 +17,7 @@ public final class PredictCommand implements Callable<Integer> {
     @Mixin CommonOptions common;
     @Spec CommandSpec spec;
 
-    @Option(names = "--prompt", description = "Prompt text (default: \"${DEFAULT-VALUE}\").", defaultValue = CommonOptions.DEFAULT_PROMPT)
-    String prompt;
+    @Mixin PromptOption promptOption;
 
     @Option(names = "--top", description = "How many tokens to list (default: ${DEFAULT-VALUE}).", defaultValue = "10")
     int top;
@@ -28,7 +27,7 @@ public final class PredictCommand implements Callable<Integer> {
         if (top < 1) throw new linlens.model.InputException("--top must be at least 1");
         var out = spec.commandLine().getOut();
         Transformer m = common.load(spec.commandLine().getErr());
-        int[] ids = Prompts.encode(m, prompt);
+        int[] ids = Prompts.encode(m, promptOption.prompt);
         var p = Decomposition.predict(m, new ForwardPass(m).run(ids), top);
         out.printf("%d tokens; next-token top %d:%n", ids.length, top);
         for (var c : p.top()) out.printf("  %8d  %-24s p=%.6f  logit=%.4f%n", c.tokenId(), Text.quote(c.text()), c.probability(), c.logit());

@@ -15,13 +15,12 @@ public final class TokenizeCommand implements Callable<Integer> {
     @Mixin CommonOptions common;
     @Spec CommandSpec spec;
 
-    @Option(names = "--prompt", description = "Prompt text (default: \"${DEFAULT-VALUE}\").", defaultValue = CommonOptions.DEFAULT_PROMPT)
-    String prompt;
+    @Mixin PromptOption promptOption;
 
     @Override
     public Integer call() throws Exception {
         Transformer m = common.load(spec.commandLine().getErr());
-        int[] ids = Prompts.encode(m, prompt);
+        int[] ids = Prompts.encode(m, promptOption.prompt);
         var out = spec.commandLine().getOut();
         for (int i = 0; i < ids.length; i++) out.printf("%4d  %8d  %s%n", i, ids[i], Text.quote(m.tokenizer().decode(ids[i])));
         return 0;
