@@ -23,18 +23,18 @@ import java.util.concurrent.Callable;
 @Command(name = "bench", description = {
         "Time the job's stages (forward pass, full detached Jacobian, SVD and decoding, matrix-free top-k) with",
         "warm-up and repeats: wall time, FLOPs, GFLOP/s, fraction of the sgemm peak measured in the same run,",
-        "peak memory. Prompts of given token counts are the leading tokens of --promptOption.prompt or --prompt-file."})
+        "peak memory. Prompts of given token counts are the leading tokens of --prompt or --prompt-file."})
 public final class BenchCommand implements Callable<Integer> {
     @Mixin CommonOptions common;
     @Spec CommandSpec spec;
 
     @Mixin PromptOption promptOption;
 
-    @Option(names = "--prompt-file", paramLabel = "FILE", description = "Read the promptOption.prompt text from a UTF-8 file instead.")
+    @Option(names = "--prompt-file", paramLabel = "FILE", description = "Read the prompt text from a UTF-8 file instead.")
     Path promptFile;
 
     @Option(names = "--tokens", split = ",", paramLabel = "N[,N...]",
-            description = "Benchmark the first N tokens of the promptOption.prompt for each N (default: the whole promptOption.prompt).")
+            description = "Benchmark the first N tokens of the prompt for each N (default: the whole prompt).")
     List<Integer> tokens;
 
     @Option(names = "--stages", split = ",", paramLabel = "STAGE[,STAGE...]",
@@ -67,7 +67,7 @@ public final class BenchCommand implements Callable<Integer> {
         List<int[]> prompts = new ArrayList<>();
         for (int n : tokens == null ? List.of(all.length) : tokens) {
             if (n < 1 || n > all.length)
-                throw new InputException("--tokens " + n + " out of range: the promptOption.prompt has " + all.length + " tokens");
+                throw new InputException("--tokens " + n + " out of range: the prompt has " + all.length + " tokens");
             prompts.add(Arrays.copyOf(all, n));
         }
         var report = new Benchmark(m, new Benchmark.Options(warmup, repeats, topK, 8, st), out::println).run(prompts);
