@@ -101,7 +101,8 @@ public final class Decomposition {
         return new Prediction(best.tokenId(), best.text(), best.probability(), best.logit(), top);
     }
 
-    static int[] topIndices(double[] v, int k) {
+    /** Indices of the k largest values, largest first. */
+    public static int[] topIndices(double[] v, int k) {
         k = Math.min(k, v.length);
         int[] idx = new int[k];
         double[] best = new double[k];

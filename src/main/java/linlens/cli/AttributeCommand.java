@@ -1,6 +1,7 @@
 package linlens.cli;
 
 import linlens.analysis.Attribution;
+import linlens.analysis.Decomposition;
 import linlens.model.ForwardPass;
 import linlens.model.InputException;
 import linlens.model.Prompts;
@@ -54,7 +55,7 @@ public final class AttributeCommand implements Callable<Integer> {
         Transformer m = common.load(err);
         int[] ids = Prompts.encode(m, promptOption.prompt);
         var tr = new ForwardPass(m).run(ids);
-        int target = tokenId != null ? tokenId : token != null ? singleToken(m, token, "--token") : argmax(tr.logits());
+        int target = tokenId != null ? tokenId : token != null ? singleToken(m, token, "--token") : Decomposition.topIndices(tr.logits(), 1)[0];
         Integer vs = versus == null ? null : singleToken(m, versus, "--versus");
         var r = Attribution.run(m, promptOption.prompt, tr, new Attribution.Options(target, vs, byComponent, linear.precision, linear.mlpPath));
         if (json != null) JsonOutput.write(json, r);
@@ -80,11 +81,5 @@ public final class AttributeCommand implements Callable<Integer> {
         if (body.length != 1)
             throw new InputException(option + " " + Text.quote(text) + " is " + body.length + " tokens, not one (try a leading space, e.g. \" Golden\")");
         return body[0];
-    }
-
-    static int argmax(double[] v) {
-        int b = 0;
-        for (int i = 1; i < v.length; i++) if (v[i] > v[b]) b = i;
-        return b;
     }
 }
