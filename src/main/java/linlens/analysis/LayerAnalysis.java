@@ -5,6 +5,7 @@ import linlens.blas.Arith;
 import linlens.linear.DetachedSystem;
 import linlens.linear.Precision;
 import linlens.linear.Site;
+import linlens.model.ForwardPass;
 import linlens.model.ForwardTrace;
 import linlens.model.MlpPath;
 import linlens.model.Transformer;
@@ -219,12 +220,7 @@ public final class LayerAnalysis {
 
     /** The final norm's frozen scales w ⊙ r(v) for one vector. */
     static double[] finalNormScale(Transformer m, double[] v) {
-        double ss = 0;
-        for (double x : v) ss += x * x;
-        double r = 1.0 / Math.sqrt(ss / v.length + m.config().normEps());
-        double[] s = new double[v.length];
-        for (int j = 0; j < v.length; j++) s[j] = m.outputNorm()[j] * r;
-        return s;
+        return new ForwardPass(m).finalNormScales(v);
     }
 
     /** ‖U_finalᵀ u_k‖ for each of this spectrum's leading left singular vectors. */

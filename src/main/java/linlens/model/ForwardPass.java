@@ -27,6 +27,11 @@ public final class ForwardPass {
         this.fam = model.family();
     }
 
+    /** The final norm's frozen scales w ⊙ r(v) for one d-vector (a layer site's output norm). */
+    public double[] finalNormScales(double[] v) {
+        return rmsScales(v, 1, v.length, model.outputNorm());
+    }
+
     /** Scaled input embeddings of the tokens, n×d. */
     public double[] embed(int[] ids) {
         int d = cfg.dim();
