@@ -47,10 +47,20 @@ public abstract sealed class Arith<A> permits Arith.Single, Arith.Double {
     /** dst[r·cols + j] = src[r·cols + j] · s[sOff + j] (a copy when s is null), in one pass. */
     public abstract void copyScaleRows(A src, int srcOff, A dst, int dstOff, int rows, int cols, A s, int sOff);
 
+    /**
+     * dst[r·cols + j] = src[r·cols + j] · rs[rOff + r] · cs[cOff + j]: a row and a column scaling in
+     * one pass (no row scaling when rs is null).
+     */
+    public abstract void copyScaleRowsCols(A src, int srcOff, A dst, int dstOff, int rows, int cols,
+                                           A rs, int rOff, A cs, int cOff);
+
     /** dst[r·cols + j] += src[r·cols + j] · s[sOff + j] (a plain add when s is null), in one pass. */
     public abstract void addScaledRows(A dst, int dstOff, A src, int srcOff, int rows, int cols, A s, int sOff);
 
     public static final class Single extends Arith<float[]> {
+        /** Whether the streaming loops run on the Vector API (see {@link FloatKernels}). */
+        private static final boolean VECTOR = FloatKernels.AVAILABLE;
+
         public String name() { return "fp32"; }
         public float[] alloc(int n) { return new float[n]; }
         public int length(float[] a) { return a.length; }
@@ -73,36 +83,53 @@ public abstract sealed class Arith<A> permits Arith.Single, Arith.Double {
         public void scaleRows(float[] x, int xOff, int rows, int cols, float[] s, int sOff) {
             for (int r = 0; r < rows; r++) {
                 int o = xOff + r * cols;
+                if (VECTOR) { FloatKernels.mulInto(x, o, s, sOff, x, o, cols); continue; }
                 for (int j = 0; j < cols; j++) x[o + j] *= s[sOff + j];
             }
         }
         public void addRows(float[] x, int xOff, int rows, int cols, float[] b, int bOff) {
             for (int r = 0; r < rows; r++) {
                 int o = xOff + r * cols;
+                if (VECTOR) { FloatKernels.add(x, o, b, bOff, cols); continue; }
                 for (int j = 0; j < cols; j++) x[o + j] += b[bOff + j];
             }
         }
         public void mul(float[] x, int xOff, float[] s, int sOff, int n) {
+            if (VECTOR) { FloatKernels.mulInto(x, xOff, s, sOff, x, xOff, n); return; }
             for (int i = 0; i < n; i++) x[xOff + i] *= s[sOff + i];
         }
         public void axpy(double a, float[] s, int sOff, float[] d, int dOff, int n) {
             float f = (float) a;
+            if (VECTOR) { FloatKernels.axpy(f, s, sOff, d, dOff, n); return; }
             for (int i = 0; i < n; i++) d[dOff + i] += f * s[sOff + i];
         }
         public void add(float[] d, int dOff, float[] s, int sOff, int n) {
+            if (VECTOR) { FloatKernels.add(d, dOff, s, sOff, n); return; }
             for (int i = 0; i < n; i++) d[dOff + i] += s[sOff + i];
         }
         public void copyScaleRows(float[] src, int so, float[] dst, int dOff, int rows, int cols, float[] s, int sOff) {
             if (s == null) { System.arraycopy(src, so, dst, dOff, rows * cols); return; }
             for (int r = 0; r < rows; r++) {
                 int a = so + r * cols, b = dOff + r * cols;
+                if (VECTOR) { FloatKernels.mulInto(src, a, s, sOff, dst, b, cols); continue; }
                 for (int j = 0; j < cols; j++) dst[b + j] = src[a + j] * s[sOff + j];
+            }
+        }
+        public void copyScaleRowsCols(float[] src, int so, float[] dst, int dOff, int rows, int cols,
+                                      float[] rs, int rOff, float[] cs, int cOff) {
+            if (rs == null) { copyScaleRows(src, so, dst, dOff, rows, cols, cs, cOff); return; }
+            for (int r = 0; r < rows; r++) {
+                int a = so + r * cols, b = dOff + r * cols;
+                float f = rs[rOff + r];
+                if (VECTOR) { FloatKernels.mulScalarInto(src, a, f, cs, cOff, dst, b, cols); continue; }
+                for (int j = 0; j < cols; j++) dst[b + j] = src[a + j] * f * cs[cOff + j];
             }
         }
         public void addScaledRows(float[] dst, int dOff, float[] src, int so, int rows, int cols, float[] s, int sOff) {
             if (s == null) { add(dst, dOff, src, so, rows * cols); return; }
             for (int r = 0; r < rows; r++) {
                 int a = so + r * cols, b = dOff + r * cols;
+                if (VECTOR) { FloatKernels.addMul(dst, b, src, a, s, sOff, cols); continue; }
                 for (int j = 0; j < cols; j++) dst[b + j] += src[a + j] * s[sOff + j];
             }
         }
@@ -152,6 +179,15 @@ public abstract sealed class Arith<A> permits Arith.Single, Arith.Double {
             for (int r = 0; r < rows; r++) {
                 int a = so + r * cols, b = dOff + r * cols;
                 for (int j = 0; j < cols; j++) dst[b + j] = src[a + j] * s[sOff + j];
+            }
+        }
+        public void copyScaleRowsCols(double[] src, int so, double[] dst, int dOff, int rows, int cols,
+                                      double[] rs, int rOff, double[] cs, int cOff) {
+            if (rs == null) { copyScaleRows(src, so, dst, dOff, rows, cols, cs, cOff); return; }
+            for (int r = 0; r < rows; r++) {
+                int a = so + r * cols, b = dOff + r * cols;
+                double f = rs[rOff + r];
+                for (int j = 0; j < cols; j++) dst[b + j] = src[a + j] * f * cs[cOff + j];
             }
         }
         public void addScaledRows(double[] dst, int dOff, double[] src, int so, int rows, int cols, double[] s, int sOff) {

@@ -34,6 +34,8 @@ public final class DetachedSystem<A> {
     private final int n, d, F, H, KV, hd, L;
     private final A[] attnNorm, postAttnNorm, ffnNorm, postFfnNorm, mlpCoef;
     private final A[][] probs;
+    /** Per layer, every head's n×n probabilities stacked (H·n × n), head-major like the per-head state. */
+    private final A[] probsStacked;
     private final A finalNorm;
     private final A[] vBias, oBias;
 
@@ -58,6 +60,7 @@ public final class DetachedSystem<A> {
         postFfnNorm = (A[]) new Object[L];
         mlpCoef = (A[]) new Object[L];
         probs = (A[][]) new Object[L][];
+        probsStacked = (A[]) new Object[L];
         for (int l = 0; l < L; l++) {
             Frozen.Layer f = fz.layers()[l];
             attnNorm[l] = conv(f.attnNorm());
@@ -67,6 +70,9 @@ public final class DetachedSystem<A> {
             mlpCoef[l] = conv(f.mlpCoefficient(path));
             probs[l] = (A[]) new Object[H];
             for (int h = 0; h < H; h++) probs[l][h] = conv(f.probs()[h]);
+            double[] stacked = new double[H * n * n];
+            for (int h = 0; h < H; h++) System.arraycopy(f.probs()[h], 0, stacked, h * n * n, n * n);
+            probsStacked[l] = conv(stacked);
         }
         finalNorm = conv(fz.finalNorm());
         vBias = (A[]) new Object[L];
@@ -109,10 +115,24 @@ public final class DetachedSystem<A> {
         return (long) d * F + (long) k * d < 2L * k * F;
     }
 
-    /** M_t = W_down·diag(c_t)·W_path into w.map (d×d; row = MLP output feature), from the decoded weights. */
-    private void mlpMap(int l, int t, Workspace w) {
-        ar.copyScaleRows(w.down, 0, w.downScaled, 0, d, F, mlpCoef[l], t * F);
-        ar.gemm(false, false, d, d, F, w.downScaled, 0, F, w.path, 0, d, false, w.map, 0, d);
+    /** Positions whose MLP maps are formed by one GEMM: M = 2d rows keeps both cores' halves large. */
+    private static final int MAPS_PER_GEMM = 2;
+
+    /**
+     * The maps of positions t0..t0+count-1 into w.map (count × d×d; row = MLP output feature),
+     * with the branch's input norm s_t folded in so the k rows need no scaling pass: for the
+     * reverse sweep diag(s_t)·W_down·diag(c_t)·W_path (s_t on the rows, in the same pass that
+     * applies c_t), forward W_down·diag(c_t)·W_path·diag(s_t) (s_t on the columns of the product).
+     */
+    private void mlpMaps(int l, int t0, int count, A in, boolean transpose, Workspace w) {
+        for (int i = 0; i < count; i++) {
+            int t = t0 + i;
+            if (transpose) ar.copyScaleRowsCols(w.down, 0, w.downScaled, i * d * F, d, F, in, t * d, mlpCoef[l], t * F);
+            else ar.copyScaleRows(w.down, 0, w.downScaled, i * d * F, d, F, mlpCoef[l], t * F);
+        }
+        ar.gemm(false, false, count * d, d, F, w.downScaled, 0, F, w.path, 0, d, false, w.map, 0, d);
+        if (!transpose && in != null)
+            for (int i = 0; i < count; i++) ar.scaleRows(w.map, i * d * d, d, d, in, (t0 + i) * d);
     }
 
     /**
@@ -123,19 +143,23 @@ public final class DetachedSystem<A> {
         Transformer.Layer wt = model.layers()[l];
         int rows = (n - p0) * k, off = p0 * k * d, zOff = p0 * k * F;
         A in = transpose ? postFfnNorm[l] : ffnNorm[l], out = transpose ? ffnNorm[l] : postFfnNorm[l];
-        copyScalePositions(h, w.b, p0, k, d, in);
         if (mlpByPositionMaps(k)) {
             w.decodeMlp(wt);
-            for (int t = p0; t < n; t++) {
-                mlpMap(l, t, w);
+            for (int t0 = p0; t0 < n; t0 += MAPS_PER_GEMM) {
+                int count = Math.min(MAPS_PER_GEMM, n - t0);
+                mlpMaps(l, t0, count, in, transpose, w);
                 // forward: x_t·M_tᵀ; transpose: g_t·M_t (written to position t's rows of z)
-                ar.gemm(false, !transpose, k, d, d, w.b, t * k * d, d, w.map, 0, d, false, w.z, t * k * d, d);
+                for (int i = 0; i < count; i++) {
+                    int t = t0 + i;
+                    ar.gemm(false, !transpose, k, d, d, h, t * k * d, d, w.map, i * d * d, d, false, w.z, t * k * d, d);
+                }
             }
             w.lastBranch = w.z;
             if (residual) addScaledPositions(h, w.z, p0, k, d, out);
             else copyScalePositions(w.z, h, p0, k, d, out);
             return;
         }
+        copyScalePositions(h, w.b, p0, k, d, in);
         if (transpose) {
             gemm.xW(w.b, off, rows, d, wt.down(), 0, d, 0, F, w.z, zOff, F, false);
             scalePositions(w.z, p0, k, F, mlpCoef[l]);
@@ -203,14 +227,19 @@ public final class DetachedSystem<A> {
         // attention branch: h += post(W_O · mix_A(W_V · pre(h)))
         copyScalePositions(g, w.b, p0, k, d, postAttnNorm[l]);
         int headBlock = n * k * hd;
-        ar.zero(w.gv, 0, KV * headBlock);
-        for (int h = 0; h < H; h++) {
-            int ho = h * headBlock;
-            gemm.xW(w.b, p0 * k * d, rows, d, wt.wo(), 0, d, h * hd, (h + 1) * hd, w.go, ho + p0 * k * hd, hd, false);
-            int grp = h / (H / KV);
-            // G_v[s] += Σ_{t≥p0} A[t,s] G_o[t]
-            ar.gemm(true, false, n, k * hd, n - p0, probs[l][h], p0 * n, n, w.go, ho + p0 * k * hd, k * hd,
-                    true, w.gv, grp * headBlock, k * hd);
+        A wo = w.decodeWo(wt);
+        for (int h = 0; h < H; h++)
+            ar.gemm(false, false, rows, hd, d, w.b, p0 * k * d, d, wo, h * hd, H * hd, false, w.go, h * headBlock + p0 * k * hd, hd);
+        // G_v[s] = Σ_{h in the group} Σ_{t≥p0} A_h[t,s] G_o,h[t]
+        int group = H / KV;
+        for (int grp = 0; grp < KV; grp++) {
+            if (p0 == 0)  // one GEMM over the group's stacked (head, position) rows: one pass over G_o
+                ar.gemm(true, false, n, k * hd, group * n, probsStacked[l], grp * group * n * n, n,
+                        w.go, grp * group * headBlock, k * hd, false, w.gv, grp * headBlock, k * hd);
+            else
+                for (int h = grp * group; h < (grp + 1) * group; h++)
+                    ar.gemm(true, false, n, k * hd, n - p0, probs[l][h], p0 * n, n, w.go, h * headBlock + p0 * k * hd, k * hd,
+                            h > grp * group, w.gv, grp * headBlock, k * hd);
         }
         for (int grp = 0; grp < KV; grp++)
             gemm.xW(w.gv, grp * headBlock, n * k, hd, wt.wv(), grp * hd, (grp + 1) * hd, 0, d, w.b, 0, d, grp > 0);
@@ -264,12 +293,19 @@ public final class DetachedSystem<A> {
             gemm.xWt(w.b, 0, n * k, d, wt.wv(), grp * hd, (grp + 1) * hd, w.gv, grp * headBlock, hd, false);
         if (biases && vBias[l] != null)
             for (int grp = 0; grp < KV; grp++) ar.addRows(w.gv, grp * headBlock, n * k, hd, vBias[l], grp * hd);
+        A wo = w.decodeWo(wt);
+        int group = H / KV;
+        if (q0 == 0)  // G_o,h = A_h·G_v for all heads of a group in one GEMM over their stacked rows
+            for (int grp = 0; grp < KV; grp++)
+                ar.gemm(false, false, group * n, k * hd, n, probsStacked[l], grp * group * n * n, n, w.gv, grp * headBlock,
+                        k * hd, false, w.go, grp * group * headBlock, k * hd);
         for (int h = 0; h < H; h++) {
-            int grp = h / (H / KV);
-            ar.gemm(false, false, n - q0, k * hd, n, probs[l][h], q0 * n, n, w.gv, grp * headBlock, k * hd,
-                    false, w.go, h * headBlock + q0 * k * hd, k * hd);
-            gemm.xWt(w.go, h * headBlock + q0 * k * hd, rows, hd, wt.wo(), 0, d, h * hd, (h + 1) * hd,
-                    w.b, off, d, h > 0);
+            int grp = h / group;
+            if (q0 > 0)
+                ar.gemm(false, false, n - q0, k * hd, n, probs[l][h], q0 * n, n, w.gv, grp * headBlock, k * hd,
+                        false, w.go, h * headBlock + q0 * k * hd, k * hd);
+            ar.gemm(false, true, rows, d, hd, w.go, h * headBlock + q0 * k * hd, hd, wo, h * hd, H * hd,
+                    h > 0, w.b, off, d);
         }
         if (biases && oBias[l] != null) ar.addRows(w.b, off, rows, d, oBias[l], 0);
         w.lastBranch = w.b;
@@ -418,6 +454,8 @@ public final class DetachedSystem<A> {
         final A b, z, go, gv;
         /** For the per-position MLP maps: decoded W_down (d×F) and W_path (F×d), W_down·diag(c_t), M_t. */
         A down, path, downScaled, map;
+        /** The attention output projection of the current layer, decoded. */
+        A wo;
 
         Workspace(int k) {
             b = ar.alloc(n * k * d);
@@ -426,12 +464,22 @@ public final class DetachedSystem<A> {
             gv = ar.alloc(KV * n * k * hd);
         }
 
+        /**
+         * W_O (d × H·hd) decoded whole: every head's product reads its column slice, so the matrix
+         * is decoded once per layer instead of once per head.
+         */
+        A decodeWo(Transformer.Layer wt) {
+            if (wo == null) wo = ar.alloc(d * H * hd);
+            gemm.decodeAll(wt.wo(), wo);
+            return wo;
+        }
+
         void decodeMlp(Transformer.Layer wt) {
             if (down == null) {
                 down = ar.alloc(d * F);
                 path = ar.alloc(F * d);
-                downScaled = ar.alloc(d * F);
-                map = ar.alloc(d * d);
+                downScaled = ar.alloc(MAPS_PER_GEMM * d * F);
+                map = ar.alloc(MAPS_PER_GEMM * d * d);
             }
             gemm.decodeAll(wt.down(), down);
             gemm.decodeAll(pathWeight(wt), path);
