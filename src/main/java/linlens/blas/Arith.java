@@ -58,9 +58,6 @@ public abstract sealed class Arith<A> permits Arith.Single, Arith.Double {
     public abstract void addScaledRows(A dst, int dstOff, A src, int srcOff, int rows, int cols, A s, int sOff);
 
     public static final class Single extends Arith<float[]> {
-        /** Whether the streaming loops run on the Vector API (see {@link FloatKernels}). */
-        private static final boolean VECTOR = FloatKernels.AVAILABLE;
-
         public String name() { return "fp32"; }
         public float[] alloc(int n) { return new float[n]; }
         public int length(float[] a) { return a.length; }
@@ -83,35 +80,29 @@ public abstract sealed class Arith<A> permits Arith.Single, Arith.Double {
         public void scaleRows(float[] x, int xOff, int rows, int cols, float[] s, int sOff) {
             for (int r = 0; r < rows; r++) {
                 int o = xOff + r * cols;
-                if (VECTOR) { FloatKernels.mulInto(x, o, s, sOff, x, o, cols); continue; }
                 for (int j = 0; j < cols; j++) x[o + j] *= s[sOff + j];
             }
         }
         public void addRows(float[] x, int xOff, int rows, int cols, float[] b, int bOff) {
             for (int r = 0; r < rows; r++) {
                 int o = xOff + r * cols;
-                if (VECTOR) { FloatKernels.add(x, o, b, bOff, cols); continue; }
                 for (int j = 0; j < cols; j++) x[o + j] += b[bOff + j];
             }
         }
         public void mul(float[] x, int xOff, float[] s, int sOff, int n) {
-            if (VECTOR) { FloatKernels.mulInto(x, xOff, s, sOff, x, xOff, n); return; }
             for (int i = 0; i < n; i++) x[xOff + i] *= s[sOff + i];
         }
         public void axpy(double a, float[] s, int sOff, float[] d, int dOff, int n) {
             float f = (float) a;
-            if (VECTOR) { FloatKernels.axpy(f, s, sOff, d, dOff, n); return; }
             for (int i = 0; i < n; i++) d[dOff + i] += f * s[sOff + i];
         }
         public void add(float[] d, int dOff, float[] s, int sOff, int n) {
-            if (VECTOR) { FloatKernels.add(d, dOff, s, sOff, n); return; }
             for (int i = 0; i < n; i++) d[dOff + i] += s[sOff + i];
         }
         public void copyScaleRows(float[] src, int so, float[] dst, int dOff, int rows, int cols, float[] s, int sOff) {
             if (s == null) { System.arraycopy(src, so, dst, dOff, rows * cols); return; }
             for (int r = 0; r < rows; r++) {
                 int a = so + r * cols, b = dOff + r * cols;
-                if (VECTOR) { FloatKernels.mulInto(src, a, s, sOff, dst, b, cols); continue; }
                 for (int j = 0; j < cols; j++) dst[b + j] = src[a + j] * s[sOff + j];
             }
         }
@@ -121,7 +112,6 @@ public abstract sealed class Arith<A> permits Arith.Single, Arith.Double {
             for (int r = 0; r < rows; r++) {
                 int a = so + r * cols, b = dOff + r * cols;
                 float f = rs[rOff + r];
-                if (VECTOR) { FloatKernels.mulScalarInto(src, a, f, cs, cOff, dst, b, cols); continue; }
                 for (int j = 0; j < cols; j++) dst[b + j] = src[a + j] * f * cs[cOff + j];
             }
         }
@@ -129,7 +119,6 @@ public abstract sealed class Arith<A> permits Arith.Single, Arith.Double {
             if (s == null) { add(dst, dOff, src, so, rows * cols); return; }
             for (int r = 0; r < rows; r++) {
                 int a = so + r * cols, b = dOff + r * cols;
-                if (VECTOR) { FloatKernels.addMul(dst, b, src, a, s, sOff, cols); continue; }
                 for (int j = 0; j < cols; j++) dst[b + j] += src[a + j] * s[sOff + j];
             }
         }
