@@ -38,7 +38,7 @@ public final class Benchmark {
     /** Golub and Van Loan's operation count for Σ, U and V of a square m×m matrix: 21·m³. */
     static final double SVD_FLOPS_PER_CUBE = 21;
 
-    public enum Stage { FORWARD, JACOBIAN, SVD_DECODE, TOPK }
+    public enum Stage { FORWARD, JACOBIAN, FORWARD_JACOBIAN, SVD_DECODE, TOPK }
 
     public record Options(int warmup, int repeats, int topK, int decodeComponents, List<Stage> stages) {}
 
@@ -141,6 +141,9 @@ public final class Benchmark {
             StageResult r = switch (s) {
                 case FORWARD -> measure("forward", peak, 0, null, () -> fp.run(ids));
                 case JACOBIAN -> measure("jacobian", peak, 0, null, () -> system(tr).jacobian(JACOBIAN_BUDGET));
+                // what the reference's one autograd call does: a forward pass, then J (no logits: J needs only y)
+                case FORWARD_JACOBIAN -> measure("forward_jacobian", peak, 0, "fp64 forward pass without logits + fp32 J",
+                        () -> system(new ForwardPass(model).logits(false).run(ids)).jacobian(JACOBIAN_BUDGET));
                 case SVD_DECODE -> {
                     float[] jac = system(tr).jacobian(JACOBIAN_BUDGET);
                     TokenDecoder dec = new TokenDecoder(model);

@@ -21,7 +21,8 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "bench", description = {
-        "Time the job's stages (forward pass, full detached Jacobian, SVD and decoding, matrix-free top-k) with",
+        "Time the job's stages (forward pass, full detached Jacobian, forward pass + Jacobian, SVD and decoding,",
+        "matrix-free top-k) with",
         "warm-up and repeats: wall time, FLOPs, GFLOP/s, fraction of the sgemm peak measured in the same run,",
         "peak memory. Prompts of given token counts are the leading tokens of --prompt or --prompt-file."})
 public final class BenchCommand implements Callable<Integer> {
@@ -38,7 +39,7 @@ public final class BenchCommand implements Callable<Integer> {
     List<Integer> tokens;
 
     @Option(names = "--stages", split = ",", paramLabel = "STAGE[,STAGE...]",
-            description = "Any of forward, jacobian, svd_decode, topk (default: all).")
+            description = "Any of forward, jacobian, forward_jacobian, svd_decode, topk (default: all).")
     List<String> stages;
 
     @Option(names = "--warmup", description = "Untimed runs per stage (default: ${DEFAULT-VALUE}).", defaultValue = "1")
@@ -94,7 +95,8 @@ public final class BenchCommand implements Callable<Integer> {
             try {
                 st.add(Benchmark.Stage.valueOf(s.trim().toUpperCase()));
             } catch (IllegalArgumentException e) {
-                throw new InputException("unknown stage '" + s + "' (expected forward, jacobian, svd_decode or topk)");
+                throw new InputException("unknown stage '" + s + "' (expected one of " + String.join(", ",
+                        java.util.Arrays.stream(Benchmark.Stage.values()).map(v -> v.name().toLowerCase()).toList()) + ")");
             }
         }
         return st;

@@ -14,6 +14,7 @@ public final class ForwardPass {
     private final Family fam;
     private final WeightGemm<double[]> gemm = new WeightGemm<>(Arith.F64);
     private boolean keepActivations;
+    private boolean logits = true;
     private Hook hook;
 
     /** Adds to the residual stream after a layer (steering); sees (layer, stream n×d, n). */
@@ -47,6 +48,15 @@ public final class ForwardPass {
     }
 
     /** Also keep the intermediates the ordinary (non-detached) Jacobian needs. */
+    /**
+     * Whether to compute the last position's logits (default true). The linear system needs only
+     * y and the frozen factors; without logits the trace's {@code logits()} is null.
+     */
+    public ForwardPass logits(boolean compute) {
+        this.logits = compute;
+        return this;
+    }
+
     public ForwardPass keepActivations(boolean keep) {
         this.keepActivations = keep;
         return this;
@@ -112,7 +122,7 @@ public final class ForwardPass {
         double[] finalScale = rmsScales(h, n, d, model.outputNorm());
         double[] y = new double[d];
         for (int j = 0; j < d; j++) y[j] = h[(n - 1) * d + j] * finalScale[(n - 1) * d + j];
-        return new ForwardTrace(ids, x, resid, attnOut, mlpOut, y, logits(y), new Frozen(n, frozen, finalScale), acts);
+        return new ForwardTrace(ids, x, resid, attnOut, mlpOut, y, logits ? logits(y) : null, new Frozen(n, frozen, finalScale), acts);
     }
 
     /** logits = W_U · y, decoded tile by tile. */
