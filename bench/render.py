@@ -43,7 +43,8 @@ def stage_table(report):
             rows.append(f"| {p['tokens']} | {s['stage']} | {s['wall_s_min']:.3f} s / {s['wall_s_median']:.3f} s | "
                         f"{s['flops'] / 1e9:,.1f} | {s['gflop_per_s']:.1f} | {100 * s['fraction_of_sgemm_peak']:.0f}% | "
                         f"{mb(s['peak_rss_bytes'])} | {mb(s['peak_heap_bytes'])} |")
-    return rows
+    notes = [f"- {p['tokens']} tokens, {s['stage']}: {s['note']}" for p in report["prompts"] for s in p["stages"] if s.get("note")]
+    return rows + ([""] + notes if notes else [])
 
 
 def machine(report):
@@ -64,25 +65,31 @@ def stage(report, tokens, name):
 
 
 def comparison(ours, ref):
-    rows = ["| tokens | linlens Jacobian | PyTorch autograd Jacobian | speed-up | linlens peak RSS | PyTorch peak RSS | "
-            "memory ratio | linlens of sgemm peak | memory target (weights + 2·J + 1 GB) | randomized SVD: torch.svd_lowrank on J / linlens matrix-free top-k |",
+    rows = ["| tokens | linlens J | linlens forward + J | PyTorch autograd J (its forward included) | speed-up: J / forward + J | "
+            "linlens peak RSS | PyTorch peak RSS | linlens J of sgemm peak | memory target (weights + 2·J + 1 GB) | "
+            "randomized SVD: torch.svd_lowrank on J / linlens matrix-free top-k |",
             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     verdicts = []
     for r in ref["prompts"]:
         n = r["tokens"]
         p, j = stage(ours, n, "jacobian")
+        _, fj = stage(ours, n, "forward_jacobian")
         _, tk = stage(ours, n, "topk_tokens_combined")
         if j is None:
             continue
-        speed = r["jacobian"]["wall_s_min"] / j["wall_s_min"]
-        mem = r["jacobian"]["peak_rss_bytes"] / j["peak_rss_bytes"]
-        target_ok = j["peak_rss_bytes"] <= p["memory_target_bytes"]
+        theirs = r["jacobian"]["wall_s_min"]
+        speed = theirs / j["wall_s_min"]
+        speed_fj = theirs / fj["wall_s_min"] if fj else None
+        peak_rss = max(s["peak_rss_bytes"] for s in (j, fj) if s)
+        target_ok = peak_rss <= p["memory_target_bytes"]
         svd = f"{r['svd_lowrank']['wall_s_min']:.2f} s / {tk['wall_s_min']:.2f} s" if tk else f"{r['svd_lowrank']['wall_s_min']:.2f} s / -"
-        rows.append(f"| {n} | {j['wall_s_min']:.2f} s | {r['jacobian']['wall_s_min']:.2f} s | **{speed:.1f}×** | "
-                    f"{mb(j['peak_rss_bytes'])} | {mb(r['jacobian']['peak_rss_bytes'])} | {mem:.1f}× less | "
+        fj_time = f"{fj['wall_s_min']:.2f} s" if fj else "-"
+        fj_speed = f"{speed_fj:.2f}×" if fj else "-"
+        rows.append(f"| {n} | {j['wall_s_min']:.2f} s | {fj_time} | {theirs:.2f} s | **{speed:.2f}×** / **{fj_speed}** | "
+                    f"{mb(peak_rss)} | {mb(r['jacobian']['peak_rss_bytes'])} | "
                     f"{100 * j['fraction_of_sgemm_peak']:.0f}% | {mb(p['memory_target_bytes'])}: "
                     f"{'met' if target_ok else 'NOT met'} | {svd} |")
-        verdicts.append((n, speed, j["fraction_of_sgemm_peak"], target_ok))
+        verdicts.append((n, speed, speed_fj, j["fraction_of_sgemm_peak"], target_ok))
     return rows, verdicts
 
 
@@ -101,8 +108,9 @@ def main():
                 f"torch {ref['versions'].get('torch')}, {ref['torch_threads']} threads)", ""] + rows
         out += ["", "Targets (issue 5): Jacobian ≥ 2× faster than the reference, ≥ 50% of the sgemm peak, peak memory "
                 "within weights + 2·J + 1 GB:"]
-        for n, speed, frac, ok in verdicts:
-            out.append(f"- {n} tokens: {speed:.1f}× faster ({'met' if speed >= 2 else 'NOT met'}); "
+        for n, speed, speed_fj, frac, ok in verdicts:
+            both = f"; with our forward pass counted too: {speed_fj:.2f}× ({'met' if speed_fj >= 2 else 'NOT met'})" if speed_fj else ""
+            out.append(f"- {n} tokens: J {speed:.2f}× faster ({'met' if speed >= 2 else 'NOT met'}){both}; "
                        f"{100 * frac:.0f}% of the sgemm peak ({'met' if frac >= 0.5 else 'NOT met'}); "
                        f"memory {'met' if ok else 'NOT met'}.")
     if long:

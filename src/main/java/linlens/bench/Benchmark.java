@@ -49,6 +49,10 @@ public final class Benchmark {
                               @JsonProperty("gflop_per_s") double gflops, @JsonProperty("fraction_of_sgemm_peak") double peakFraction,
                               @JsonProperty("peak_rss_bytes") long peakRss, @JsonProperty("peak_heap_bytes") long peakHeap,
                               String note) {
+        StageResult withNote(String text) {
+            return new StageResult(stage, wallMin, wallMedian, repeats, flops, gflops, peakFraction, peakRss, peakHeap, text);
+        }
+
         StageResult withPeak(double peakGflops) {
             return new StageResult(stage, wallMin, wallMedian, repeats, flops, gflops, gflops / peakGflops, peakRss, peakHeap, note);
         }
@@ -151,15 +155,49 @@ public final class Benchmark {
                             "SVD FLOPs: 21·d³ per position (LAPACK gesdd, estimate); decoding GEMMs counted",
                             () -> svdAndDecode(jac, tr, dec));
                 }
-                case TOPK -> measure("topk_tokens_combined", peak, 0, "k=" + opt.topK() + ", randomized SVD, "
-                                + MatrixFreeSvd.POWER_ITERATIONS + " power iterations, oversampling " + MatrixFreeSvd.OVERSAMPLING,
-                        () -> MatrixFreeSvd.tokensCombined(system(tr), opt.topK(), tr.y()));
+                case TOPK -> {
+                    StageResult t = measure("topk_tokens_combined", peak, 0, "k=" + opt.topK() + ", randomized block Krylov, "
+                                    + MatrixFreeSvd.POWER_ITERATIONS + " power iterations, oversampling " + MatrixFreeSvd.OVERSAMPLING,
+                            () -> MatrixFreeSvd.tokensCombined(system(tr), opt.topK(), tr.y()));
+                    yield (long) n * d <= AGREEMENT_MAX_COLUMNS ? t.withNote(t.note() + "; " + agreement(tr)) : t;
+                }
             };
             log.accept(String.format("  %-22s %8.3f s  %8.1f GFLOP/s  %5.1f%% of sgemm peak  peak RSS %6.0f MB",
                     r.stage(), r.wallMin(), r.gflops(), 100 * r.peakFraction(), r.peakRss() / 1e6));
             res.add(r);
         }
         return new PromptResult(n, ids, jacBytes, target, res);
+    }
+
+    /** Up to this many columns (n·d) of the tokens-combined J, the top-k is also checked against LAPACK's full SVD. */
+    static final long AGREEMENT_MAX_COLUMNS = 64L * 640;
+
+    /**
+     * Untimed: how far the matrix-free top-k is from the full SVD of the materialized
+     * tokens-combined J (LAPACK, fp64): the largest relative difference of the top 8 singular
+     * values and the largest principal angle between the top-k left singular subspaces.
+     */
+    private String agreement(ForwardTrace tr) {
+        int n = tr.n(), d = model.config().dim(), k = opt.topK(), cols = n * d, top = Math.min(8, k);
+        DetachedSystem<float[]> sys = system(tr);
+        float[] jac = sys.jacobian(JACOBIAN_BUDGET);
+        double[] a = new double[d * cols];
+        for (int t = 0; t < n; t++)
+            for (int i = 0; i < d; i++)
+                for (int j = 0; j < d; j++) a[i * cols + t * d + j] = jac[t * d * d + i * d + j];
+        double[] s = new double[d], u = new double[d * d], vt = new double[d * cols];
+        Blas.dgesdd(d, cols, a, s, u, vt);
+        MatrixFreeSvd.Result r = MatrixFreeSvd.tokensCombined(sys, k, tr.y());
+        double sigma = 0;
+        for (int i = 0; i < top; i++) sigma = Math.max(sigma, Math.abs(r.singularValues()[i] - s[i]) / s[i]);
+        double[][] exactU = new double[k][d];
+        for (int c = 0; c < k; c++) for (int i = 0; i < d; i++) exactU[c][i] = u[i * d + c];
+        double worstTop = Arrays.stream(MatrixFreeSvd.principalAngles(Arrays.copyOf(r.u(), top), Arrays.copyOf(exactU, top)))
+                .max().orElse(0);
+        double worstAll = Arrays.stream(MatrixFreeSvd.principalAngles(r.u(), exactU)).max().orElse(0);
+        return String.format("vs LAPACK's full SVD of J: top-%d singular values max relative difference %.2e; "
+                + "largest principal angle between the left singular subspaces: top-%d %.2e rad, top-%d %.2e rad",
+                top, sigma, top, worstTop, k, worstAll);
     }
 
     private DetachedSystem<float[]> system(ForwardTrace tr) {
