@@ -1,5 +1,6 @@
 package linlens.analysis;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import linlens.blas.Blas;
 import linlens.linear.DetachedSystem;
 
@@ -36,6 +37,12 @@ public final class MatrixFreeSvd {
      * @param sweeps    forward plus reverse sweeps used
      */
     public record Result(int[] positions, double[] singularValues, double[][] u, double[][] v, int sweeps) {}
+
+    /**
+     * How a matrix-free analysis ran, for its JSON: the top-k size, the method's settings, and the
+     * sweeps of the frozen system it used (J·V and Jᵀ·U, the reconstructions' J·x included).
+     */
+    public record Info(int k, int oversampling, @JsonProperty("power_iterations") int powerIterations, int sweeps) {}
 
     /**
      * A linear map from input-side rows (positions().length·dim() entries: block p belongs to input
