@@ -20,6 +20,9 @@ import java.util.Map;
 /**
  * The main job: one prompt's detached Jacobians J_i for every input position, the check that
  * they reproduce the output embedding, and their SVDs decoded to tokens (METHOD.md 2–4).
+ * Matrix-free ({@link Options#matrixFree}, METHOD.md 7), J is never formed: the reconstruction is
+ * one forward sweep of the input (J·x), and the top k of the tokens-combined J and of the last
+ * position's J_T come from {@link MatrixFreeSvd}, for prompts whose J would not fit in memory.
  */
 public final class Decomposition {
     private Decomposition() {}
@@ -28,14 +31,29 @@ public final class Decomposition {
     private static final long SWEEP_BUDGET = 1L << 30;
 
     /**
-     * @param nonlinear also compute the ordinary Jacobian (nothing frozen) and its reconstruction
-     * @param export    where to write the arrays (null: nowhere)
+     * @param nonlinear  also compute the ordinary Jacobian (nothing frozen) and its reconstruction
+     * @param export     where to write the arrays (null: nowhere)
+     * @param matrixFree never form J (then neither nonlinear nor export: both need a full Jacobian)
+     * @param k          singular values of each matrix-free top-k (0: {@code components})
      */
     public record Options(Precision precision, MlpPath mlpPath, int components, int top, boolean nonlinear,
-                          linlens.report.NpyExport export) {
+                          linlens.report.NpyExport export, boolean matrixFree, int k) {
         public Options(Precision precision, MlpPath mlpPath, int components, int top) {
             this(precision, mlpPath, components, top, false, null);
         }
+
+        public Options(Precision precision, MlpPath mlpPath, int components, int top, boolean nonlinear,
+                       linlens.report.NpyExport export) {
+            this(precision, mlpPath, components, top, nonlinear, export, false, 0);
+        }
+
+        /** The matrix-free job with top-k of size k (0: components). */
+        public static Options matrixFree(Precision precision, MlpPath mlpPath, int components, int top, int k) {
+            return new Options(precision, mlpPath, components, top, false, null, true, k);
+        }
+
+        /** The size of each matrix-free top-k. */
+        public int topK() { return k > 0 ? k : components; }
     }
 
     public record ModelInfo(String architecture, String family, @JsonProperty("hidden_size") int hiddenSize,
@@ -56,9 +74,11 @@ public final class Decomposition {
     /** A column (output space) or row (input space) of J_i with a large norm, decoded. */
     public record Line(int index, double norm, List<String> tokens, @JsonProperty("token_ids") List<Integer> tokenIds) {}
 
+    /** One J_t's spectrum; matrix-free: its top k only, no stable rank (null) and no top columns and rows. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record PositionSvd(int position, String token, @JsonProperty("singular_values") double[] singularValues,
-                              @JsonProperty("stable_rank") double stableRank, List<SpectrumSummary.Component> components,
+                              @JsonInclude(JsonInclude.Include.ALWAYS) @JsonProperty("stable_rank") Double stableRank,
+                              List<SpectrumSummary.Component> components,
                               @JsonProperty("top_columns") List<Line> topColumns, @JsonProperty("top_rows") List<Line> topRows) {}
 
     public record NonlinearReconstruction(@JsonProperty("relative_error") double relativeError) {}
@@ -73,6 +93,7 @@ public final class Decomposition {
                          @JsonProperty("nonlinear_reconstruction") NonlinearReconstruction nonlinearReconstruction,
                          List<PositionSvd> svd, @JsonProperty("svd_combined") SpectrumSummary svdCombined,
                          @JsonProperty("reconstruction_vectors") ReconstructionVectors reconstructionVectors,
+                         @JsonProperty("matrix_free") MatrixFreeSvd.Info matrixFree,
                          @JsonProperty("timings_ms") Map<String, Double> timingsMs) {}
 
     /** Model-level facts for reports. */
@@ -118,6 +139,24 @@ public final class Decomposition {
         return idx;
     }
 
+    /**
+     * Refuses, before any work, a prompt whose full Jacobian cannot be materialized: more than
+     * 2³¹−1 entries (one Java array), or more than the heap limit for J with the tokens-combined
+     * SVD's copies (about 4·n·d² values at once: J, its d × n·d rearrangement, LAPACK's copy of it
+     * and V). The message points to --matrix-free.
+     */
+    public static void checkMaterializable(int n, int d, Precision precision) {
+        long entries = (long) n * d * d;
+        if (entries > Integer.MAX_VALUE)
+            throw new linlens.model.InputException("the full Jacobian (" + n + "×" + d + "×" + d + " = " + entries
+                    + " entries) is too large to materialize: use --matrix-free");
+        long need = 4 * entries * (precision == Precision.FP32 ? 4 : 8), heap = Runtime.getRuntime().maxMemory();
+        if (need > heap)
+            throw new linlens.model.InputException(String.format("the full Jacobian of %d tokens and its SVD need about %.1f GB, "
+                    + "more than the %.1f GB Java heap: use --matrix-free (or a larger -Xmx in LINLENS_JAVA_OPTS)",
+                    n, need / 1e9, heap / 1e9));
+    }
+
     /** ‖a − b‖ / ‖b‖. */
     public static double relativeError(double[] a, double[] b) {
         double num = 0, den = 0;
@@ -146,7 +185,8 @@ public final class Decomposition {
 
     /**
      * A result with the arrays behind it: the output embedding y, its reconstruction Σ J_i x_i,
-     * and every J_i as one (n, d, d) array in the job's precision (row = output feature).
+     * and every J_i as one (n, d, d) array in the job's precision (row = output feature; null
+     * when matrix-free).
      */
     public record Detail<A>(Result result, double[] y, double[] reconstructed, Arith<A> arith, A jacobian) {}
 
@@ -156,9 +196,66 @@ public final class Decomposition {
      */
     public static Detail<?> run(Transformer m, String prompt, ForwardTrace tr, Options o, Map<String, Double> times,
                                 Progress progress) {
+        if (o.matrixFree())
+            return o.precision() == Precision.FP32
+                    ? finishMatrixFree(m, prompt, tr, o, Arith.F32, times, progress)
+                    : finishMatrixFree(m, prompt, tr, o, Arith.F64, times, progress);
         return o.precision() == Precision.FP32
                 ? finish(m, prompt, tr, o, Arith.F32, times, progress)
                 : finish(m, prompt, tr, o, Arith.F64, times, progress);
+    }
+
+    /**
+     * The job without J: y reconstructed by one forward sweep of the input (plus the biases'
+     * constant), then the top k of the tokens-combined [J_0 … J_T] and of J_T, decoded as the
+     * materialized job decodes them.
+     */
+    private static <A> Detail<A> finishMatrixFree(Transformer m, String prompt, ForwardTrace tr, Options o, Arith<A> ar,
+                                                  Map<String, Double> times, Progress progress) {
+        int n = tr.n(), d = m.config().dim(), k = o.topK();
+        if (o.nonlinear() || o.export() != null)
+            throw new IllegalArgumentException("the ordinary Jacobian and the export need a full Jacobian: not matrix-free");
+        if (k < 1 || k > d) throw new linlens.model.InputException("--k " + k + " out of range 1.." + d);
+        long t0 = System.nanoTime();
+        progress.update("reconstruction", 0, 1);
+        DetachedSystem<A> sys = new DetachedSystem<>(m, tr, o.mlpPath(), ar);
+        var all = JacobianOperator.finalOutput(sys, JacobianOperator.allPositions(sys));
+        double[] yHat = all.apply(tr.x());
+        A constant = sys.constant();
+        double norm = 0, cNorm = 0;
+        for (int i = 0; i < d; i++) {
+            double c = ar.get(constant, i);
+            yHat[i] += c;
+            cNorm += c * c;
+            norm += tr.y()[i] * tr.y()[i];
+        }
+        Reconstruction rec = new Reconstruction(relativeError(yHat, tr.y()), o.precision().label(),
+                o.mlpPath().name().toLowerCase(), Math.sqrt(norm), Math.sqrt(cNorm));
+        progress.update("reconstruction", 1, 1);
+        times.put("reconstruction", ms(t0));
+
+        t0 = System.nanoTime();
+        progress.update("top-k", 0, 2);
+        MatrixFreeSvd.Result comb = MatrixFreeSvd.top(all, k, tr.y());
+        progress.update("top-k", 1, 2);
+        MatrixFreeSvd.Result last = MatrixFreeSvd.top(JacobianOperator.finalOutput(sys, new int[]{n - 1}), k, tr.y());
+        progress.update("top-k", 2, 2);
+        times.put("top_k", ms(t0));
+
+        t0 = System.nanoTime();
+        progress.update("decode", 0, 1);
+        TokenDecoder dec = new TokenDecoder(m);
+        SpectrumSummary lastSummary = SpectrumSummary.decode(dec, List.of(Spectrum.topK(last, n - 1, o.components())), 0, o.top()).getFirst();
+        SpectrumSummary combSummary = SpectrumSummary.decode(dec, List.of(Spectrum.topK(comb, -1, o.components())), n, o.top()).getFirst();
+        List<PositionSvd> svd = List.of(new PositionSvd(n - 1, m.tokenizer().decode(tr.ids()[n - 1]), lastSummary.singularValues(),
+                lastSummary.stableRank(), lastSummary.components(), null, null));
+        progress.update("decode", 1, 1);
+        times.put("decode", ms(t0));
+        // the reconstruction's J·x sweep, and the Krylov sweeps
+        var info = new MatrixFreeSvd.Info(k, MatrixFreeSvd.OVERSAMPLING, MatrixFreeSvd.POWER_ITERATIONS, 1 + comb.sweeps() + last.sweeps());
+        Result result = new Result(info(m), prompt, tokens(m, tr.ids()), predict(m, tr, 5), rec, null, svd, combSummary,
+                new ReconstructionVectors(tr.y(), yHat, null), info, times);
+        return new Detail<>(result, tr.y(), yHat, ar, null);
     }
 
     private static <A> Detail<A> finish(Transformer m, String prompt, ForwardTrace tr, Options o, Arith<A> ar,
@@ -239,7 +336,7 @@ public final class Decomposition {
             times.put("export", ms(t0));
         }
         Result result = new Result(info(m), prompt, tokens(m, tr.ids()), predict(m, tr, 5), rec, nonlin, svd, comb,
-                new ReconstructionVectors(tr.y(), yHat, yOrd), times);
+                new ReconstructionVectors(tr.y(), yHat, yOrd), null, times);
         return new Detail<>(result, tr.y(), yHat, ar, jac);
     }
 

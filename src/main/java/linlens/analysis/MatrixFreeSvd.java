@@ -1,6 +1,6 @@
 package linlens.analysis;
 
-import linlens.blas.Arith;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import linlens.blas.Blas;
 import linlens.linear.DetachedSystem;
 
@@ -14,8 +14,10 @@ import java.util.Random;
  * [JΩ, (JJᵀ)JΩ, …, (JJᵀ)^q JΩ], which converges much faster than the last block alone when the
  * spectrum decays slowly, at the same number of sweeps.
  *
- * <p>The operator is J restricted to a set of input positions: one position t gives J_t (d×d);
- * all positions give the tokens-combined [J_0 … J_T] (d × n·d). Each sweep carries ℓ = k +
+ * <p>The operator ({@link Operator}) is a Jacobian restricted to a set of input positions: one
+ * position t gives J_t (d×d); all positions give the tokens-combined [J_0 … J_T] (d × n·d).
+ * {@link JacobianOperator} has the final output's J and every layer site's cumulative and
+ * layer-wise J (METHOD.md section 5). Each sweep carries ℓ = k +
  * oversampling vectors (the last one ℓ·(q+1)), so memory is O(k·n·d) and J is never formed.
  * The small dense steps (orthonormalization, the SVD of the ℓ-row projection) run in fp64.
  */
@@ -36,39 +38,75 @@ public final class MatrixFreeSvd {
      */
     public record Result(int[] positions, double[] singularValues, double[][] u, double[][] v, int sweeps) {}
 
+    /**
+     * How a matrix-free analysis ran, for its JSON: the top-k size, the method's settings, and the
+     * sweeps of the frozen system it used (J·V and Jᵀ·U, the reconstructions' J·x included).
+     */
+    public record Info(int k, int oversampling, @JsonProperty("power_iterations") int powerIterations, int sweeps) {}
+
+    /**
+     * A linear map from input-side rows (positions().length·dim() entries: block p belongs to input
+     * position positions()[p]) to output-side rows (dim() entries), applied to blocks of rows. Each
+     * call is one sweep of the frozen system, forward ({@link #times}) or reverse ({@link #transposeTimes}).
+     */
+    public interface Operator {
+        /** The input positions the operator spans, in the order of the input-side blocks. */
+        int[] positions();
+
+        /** d: the width of one position's block and of the output. */
+        int dim();
+
+        /** l output-side rows from l input-side rows: row c = M v_c. */
+        double[] times(double[] rows, int l);
+
+        /** l input-side rows from l output-side rows: row c = q_cᵀ M. */
+        double[] transposeTimes(double[] rows, int l);
+    }
+
     /** Top k of the tokens-combined [J_0 … J_T]. */
     public static <A> Result tokensCombined(DetachedSystem<A> sys, int k, double[] y) {
-        int[] all = new int[sys.positions()];
-        for (int t = 0; t < all.length; t++) all[t] = t;
-        return top(sys, all, k, OVERSAMPLING, POWER_ITERATIONS, 1, y);
+        return top(JacobianOperator.finalOutput(sys, JacobianOperator.allPositions(sys)), k, y);
     }
 
     /** Top k of one position's J_t. */
     public static <A> Result position(DetachedSystem<A> sys, int t, int k, double[] y) {
-        return top(sys, new int[]{t}, k, OVERSAMPLING, POWER_ITERATIONS, 1, y);
+        return top(JacobianOperator.finalOutput(sys, new int[]{t}), k, y);
+    }
+
+    /** Top k of any operator with the default oversampling, power iterations and seed. */
+    public static Result top(Operator op, int k, double[] y) {
+        return top(op, k, OVERSAMPLING, POWER_ITERATIONS, 1, y);
     }
 
     public static <A> Result top(DetachedSystem<A> sys, int[] positions, int k, int oversampling, int powerIterations,
                                  long seed, double[] y) {
-        int d = sys.dim(), cols = positions.length * d;
+        return top(JacobianOperator.finalOutput(sys, positions), k, oversampling, powerIterations, seed, y);
+    }
+
+    public static Result top(Operator op, int k, int oversampling, int powerIterations, long seed, double[] y) {
+        int[] positions = op.positions();
+        int d = op.dim(), cols = positions.length * d;
         if (k < 1 || k > Math.min(d, cols)) throw new IllegalArgumentException("k = " + k + " out of range 1.." + Math.min(d, cols));
         int l = Math.min(k + oversampling, Math.min(d, cols));
         int blocks = Math.max(1, Math.min(powerIterations + 1, d / l));  // the basis cannot exceed d rows
         Random rnd = new Random(seed);
         double[] omega = new double[l * cols];
         for (int i = 0; i < omega.length; i++) omega[i] = rnd.nextGaussian();
-        Operator<A> op = new Operator<>(sys, positions);
+        int sweeps = 0;
         double[] krylov = new double[blocks * l * d];                // blocks of the range basis, as rows
         double[] q = orthonormalRows(op.times(omega, l), l, d);
+        sweeps++;
         System.arraycopy(q, 0, krylov, 0, l * d);
         for (int b = 1; b < blocks; b++) {
             double[] z = orthonormalRows(op.transposeTimes(q, l), l, cols);
             q = orthonormalRows(op.times(z, l), l, d);
+            sweeps += 2;
             System.arraycopy(q, 0, krylov, b * l * d, l * d);
         }
         int r = blocks * l;
         q = orthonormalRows(krylov, r, d);
         double[] b = op.transposeTimes(q, r);                          // B = Qᵀ J, r × cols
+        sweeps++;
         double[] s = new double[r], ub = new double[r * r], vt = new double[r * cols];
         Blas.dgesdd(r, cols, b, s, ub, vt);
         double[] sigma = new double[k];
@@ -82,7 +120,7 @@ public final class MatrixFreeSvd {
             v[j] = java.util.Arrays.copyOfRange(vt, j * cols, (j + 1) * cols);
             if (y != null && dot(u[j], y) < 0) { negate(u[j]); negate(v[j]); }
         }
-        return new Result(positions.clone(), sigma, u, v, op.sweeps);
+        return new Result(positions.clone(), sigma, u, v, sweeps);
     }
 
     /**
@@ -124,56 +162,5 @@ public final class MatrixFreeSvd {
 
     private static void negate(double[] a) {
         for (int i = 0; i < a.length; i++) a[i] = -a[i];
-    }
-
-    /**
-     * J restricted to the chosen positions, applied to blocks of vectors. Input-side blocks are
-     * rows of positions.length·d (block p of a row = position positions[p]); output-side blocks
-     * are rows of d.
-     */
-    private static final class Operator<A> {
-        final DetachedSystem<A> sys;
-        final Arith<A> ar;
-        final int[] positions;
-        final int n, d, cols;
-        int sweeps;
-
-        Operator(DetachedSystem<A> sys, int[] positions) {
-            this.sys = sys;
-            this.ar = sys.arith();
-            this.positions = positions;
-            this.n = sys.positions();
-            this.d = sys.dim();
-            this.cols = positions.length * d;
-        }
-
-        /** Rows of (J·Vᵀ)ᵀ: row c = J v_c, for the l input-side rows v_c. */
-        double[] times(double[] rows, int l) {
-            A v = ar.alloc(n * l * d);
-            for (int c = 0; c < l; c++)
-                for (int p = 0; p < positions.length; p++) {
-                    int src = c * cols + p * d, dst = (positions[p] * l + c) * d;
-                    for (int i = 0; i < d; i++) ar.set(v, dst + i, rows[src + i]);
-                }
-            A jv = sys.jvp(v, l);
-            sweeps++;
-            double[] out = new double[l * d];
-            for (int i = 0; i < out.length; i++) out[i] = ar.get(jv, i);
-            return out;
-        }
-
-        /** Rows of Qᵀ·J: row c = q_cᵀ J (restricted to the positions), for the l output-side rows q_c. */
-        double[] transposeTimes(double[] rows, int l) {
-            A u = ar.fromDoubles(rows);
-            A g = sys.vjp(u, l);
-            sweeps++;
-            double[] out = new double[l * cols];
-            for (int c = 0; c < l; c++)
-                for (int p = 0; p < positions.length; p++) {
-                    int src = (positions[p] * l + c) * d, dst = c * cols + p * d;
-                    for (int i = 0; i < d; i++) out[dst + i] = ar.get(g, src + i);
-                }
-            return out;
-        }
     }
 }

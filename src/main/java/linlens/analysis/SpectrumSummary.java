@@ -10,10 +10,11 @@ import java.util.List;
  * A decoded SVD for reports: all singular values, the stable rank and the leading pairs as
  * tokens. For a tokens-combined SVD each component also says how much of its right singular
  * vector sits at each input position, and its v tokens decode the heaviest position's block.
+ * A matrix-free top-k has only its leading singular values and no stable rank (written as null).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record SpectrumSummary(@JsonProperty("singular_values") double[] singularValues,
-                              @JsonProperty("stable_rank") double stableRank,
+                              @JsonInclude(JsonInclude.Include.ALWAYS) @JsonProperty("stable_rank") Double stableRank,
                               List<Component> components) {
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -59,7 +60,7 @@ public record SpectrumSummary(@JsonProperty("singular_values") double[] singular
                         vTok.get(idx).stream().map(TokenDecoder.Token::text).toList(),
                         vTok.get(idx).stream().map(TokenDecoder.Token::id).toList(),
                         weights.get(idx)));
-            out.add(new SpectrumSummary(s.singularValues(), s.stableRank(), comps));
+            out.add(new SpectrumSummary(s.singularValues(), s.stableRankIfComplete(), comps));
         }
         return out;
     }

@@ -2,6 +2,7 @@ package linlens.bench;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import linlens.analysis.Decomposition;
+import linlens.analysis.LayerAnalysis;
 import linlens.analysis.MatrixFreeSvd;
 import linlens.analysis.Spectrum;
 import linlens.analysis.Svd;
@@ -10,6 +11,8 @@ import linlens.blas.Arith;
 import linlens.blas.Blas;
 import linlens.format.StoredMatrix;
 import linlens.linear.DetachedSystem;
+import linlens.linear.Precision;
+import linlens.linear.Site;
 import linlens.model.ForwardPass;
 import linlens.model.ForwardTrace;
 import linlens.model.MlpPath;
@@ -26,8 +29,9 @@ import java.util.function.Supplier;
 
 /**
  * Times the stages of the job on one model and prompt, fp32 for the linear system: the forward
- * pass, the full detached Jacobian, the per-position SVDs with token decoding, and the
- * matrix-free tokens-combined top-k. Each stage is warmed up, then repeated; it reports wall
+ * pass, the full detached Jacobian, the per-position SVDs with token decoding, the
+ * matrix-free tokens-combined top-k, and (when asked) the layer sweep of {@code linlens layers}
+ * over every layer and site, materialized or matrix-free. Each stage is warmed up, then repeated; it reports wall
  * time, floating-point operations (GEMM operations counted as issued, plus the documented
  * LAPACK estimate for the SVDs), GFLOP/s, the ratio to the sgemm peak measured in the same run,
  * and peak memory.
@@ -38,7 +42,15 @@ public final class Benchmark {
     /** Golub and Van Loan's operation count for Σ, U and V of a square m×m matrix: 21·m³. */
     static final double SVD_FLOPS_PER_CUBE = 21;
 
-    public enum Stage { FORWARD, JACOBIAN, FORWARD_JACOBIAN, SVD_DECODE, TOPK }
+    public enum Stage {
+        FORWARD, JACOBIAN, FORWARD_JACOBIAN, SVD_DECODE, TOPK, LAYERS, LAYERS_TOPK;
+
+        /** What runs without --stages: the decompose job's stages (the layer sweeps are long, and asked for by name). */
+        public static final List<Stage> DEFAULT = List.of(FORWARD, JACOBIAN, FORWARD_JACOBIAN, SVD_DECODE, TOPK);
+    }
+
+    /** The layer sweep decodes what {@code linlens layers} decodes by default: 4 pairs, 6 tokens each. */
+    static final int LAYER_COMPONENTS = 4, LAYER_TOP = 6;
 
     public record Options(int warmup, int repeats, int topK, int decodeComponents, List<Stage> stages) {}
 
@@ -161,6 +173,13 @@ public final class Benchmark {
                             () -> MatrixFreeSvd.tokensCombined(system(tr), opt.topK(), tr.y()));
                     yield (long) n * d <= AGREEMENT_MAX_COLUMNS ? t.withNote(t.note() + "; " + agreement(tr)) : t;
                 }
+                case LAYERS -> measure("layers", peak, 0, "every layer × layer/attn/mlp: cumulative and layer-wise J, "
+                                + "full SVDs (LAPACK, not counted), " + LAYER_COMPONENTS + " pairs decoded each",
+                        () -> layerSweep(tr, false));
+                case LAYERS_TOPK -> measure("layers_topk", peak, 0, "every layer × layer/attn/mlp matrix-free: top-" + opt.topK()
+                                + " of the cumulative and layer-wise J, last position and tokens combined, "
+                                + LAYER_COMPONENTS + " pairs decoded each",
+                        () -> layerSweep(tr, true));
             };
             log.accept(String.format("  %-22s %8.3f s  %8.1f GFLOP/s  %5.1f%% of sgemm peak  peak RSS %6.0f MB",
                     r.stage(), r.wallMin(), r.gflops(), 100 * r.peakFraction(), r.peakRss() / 1e6));
@@ -198,6 +217,13 @@ public final class Benchmark {
         return String.format("vs LAPACK's full SVD of J: top-%d singular values max relative difference %.2e; "
                 + "largest principal angle between the left singular subspaces: top-%d %.2e rad, top-%d %.2e rad",
                 top, sigma, top, worstTop, k, worstAll);
+    }
+
+    /** {@code linlens layers} with every layer and site, fp32, materialized or matrix-free (top-k of size --k). */
+    private LayerAnalysis.Result layerSweep(ForwardTrace tr, boolean matrixFree) {
+        int[] all = java.util.stream.IntStream.range(0, model.config().layers()).toArray();
+        var o = new LayerAnalysis.Options(all, List.of(Site.values()), Precision.FP32, MlpPath.UP, LAYER_COMPONENTS, LAYER_TOP);
+        return LayerAnalysis.run(model, "", tr, matrixFree ? o.matrixFree(opt.topK()) : o, line -> {});
     }
 
     private DetachedSystem<float[]> system(ForwardTrace tr) {

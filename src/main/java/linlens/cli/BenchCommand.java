@@ -22,9 +22,9 @@ import java.util.concurrent.Callable;
 
 @Command(name = "bench", description = {
         "Time the job's stages (forward pass, full detached Jacobian, forward pass + Jacobian, SVD and decoding,",
-        "matrix-free top-k) with",
-        "warm-up and repeats: wall time, FLOPs, GFLOP/s, fraction of the sgemm peak measured in the same run,",
-        "peak memory. Prompts of given token counts are the leading tokens of --prompt or --prompt-file."})
+        "matrix-free top-k; on request the layer sweep over every layer and site, materialized or matrix-free) with",
+        "warm-up and repeats: wall time, FLOPs, GFLOP/s, fraction of the sgemm peak measured in the same run, peak",
+        "memory. Prompts of given token counts are the leading tokens of --prompt or --prompt-file."})
 public final class BenchCommand implements Callable<Integer> {
     @Mixin CommonOptions common;
     @Spec CommandSpec spec;
@@ -39,7 +39,8 @@ public final class BenchCommand implements Callable<Integer> {
     List<Integer> tokens;
 
     @Option(names = "--stages", split = ",", paramLabel = "STAGE[,STAGE...]",
-            description = "Any of forward, jacobian, forward_jacobian, svd_decode, topk (default: all).")
+            description = "Any of forward, jacobian, forward_jacobian, svd_decode, topk, layers, layers_topk "
+                    + "(default: all but the layer sweeps).")
     List<String> stages;
 
     @Option(names = "--warmup", description = "Untimed runs per stage (default: ${DEFAULT-VALUE}).", defaultValue = "1")
@@ -48,7 +49,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--repeats", description = "Timed runs per stage (default: ${DEFAULT-VALUE}).", defaultValue = "3")
     int repeats;
 
-    @Option(names = "--k", description = "Singular triplets of the matrix-free top-k (default: ${DEFAULT-VALUE}).", defaultValue = "16")
+    @Option(names = "--k", description = "Singular triplets of the matrix-free top-k, in topk and layers_topk (default: ${DEFAULT-VALUE}).", defaultValue = "16")
     int topK;
 
     @Option(names = "--json", paramLabel = "FILE", description = "Write the report as JSON.")
@@ -89,7 +90,7 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     private List<Benchmark.Stage> parseStages() {
-        if (stages == null) return List.of(Benchmark.Stage.values());
+        if (stages == null) return Benchmark.Stage.DEFAULT;
         List<Benchmark.Stage> st = new ArrayList<>();
         for (String s : stages) {
             try {

@@ -47,10 +47,18 @@ public final class DecomposeCommand implements Callable<Integer> {
     @Option(names = "--report", paramLabel = "FILE.html", description = "Write a self-contained HTML report with interactive figures.")
     Path report;
 
+    @Option(names = "--matrix-free", description = "Never form J: reconstruction by one J·x sweep, top-k of the tokens-combined J and of the last position's J from sweeps (long prompts).")
+    boolean matrixFree;
+
+    @Option(names = "--k", paramLabel = "K", description = "Singular values of each matrix-free top-k (default: --components).")
+    Integer k;
+
     @Override
     public Integer call() throws Exception {
         if (components < 1) throw new InputException("--components must be at least 1");
         if (top < 1) throw new InputException("--top must be at least 1");
+        MatrixFreeFlags.check(matrixFree, k, export, report);
+        if (matrixFree && nonlinear) throw new InputException("--nonlinear materializes the ordinary Jacobian: not with --matrix-free");
         JsonOutput.checkWritable(json);
         if (export != null) NpyExport.checkTarget(export);
         JsonOutput.checkWritable(report);
@@ -60,12 +68,16 @@ public final class DecomposeCommand implements Callable<Integer> {
         Transformer m = common.load(err);
         times.put("load", (System.nanoTime() - t0) / 1e6);
         int[] ids = Prompts.encode(m, promptOption.prompt);
-        common.progress(err, "decomposing " + ids.length + " tokens in " + linear.precision.label() + "...");
+        MatrixFreeFlags.checkK(k, m.config().dim());
+        if (!matrixFree) Decomposition.checkMaterializable(ids.length, m.config().dim(), linear.precision);
+        common.progress(err, "decomposing " + ids.length + " tokens in " + linear.precision.label()
+                + (matrixFree ? ", matrix-free..." : "..."));
         NpyExport ex = export == null ? null : NpyExport.create(export);
         Decomposition.Detail<?> detail;
         try {
             detail = Decomposition.run(m, promptOption.prompt, Decomposition.forward(m, ids, times, nonlinear),
-                    new Decomposition.Options(linear.precision, linear.mlpPath, components, top, nonlinear, ex), times,
+                    matrixFree ? Decomposition.Options.matrixFree(linear.precision, linear.mlpPath, components, top, k == null ? 0 : k)
+                            : new Decomposition.Options(linear.precision, linear.mlpPath, components, top, nonlinear, ex), times,
                     ConsoleProgress.of(err, common.quiet));
         } catch (Exception | Error e) {
             if (ex != null) ex.abandon();
@@ -102,13 +114,18 @@ public final class DecomposeCommand implements Callable<Integer> {
         if (r.nonlinearReconstruction() != null)
             out.printf("Ordinary J (nothing frozen): |Σ J_i x_i - y| / |y| = %.3e%n", r.nonlinearReconstruction().relativeError());
         var comb = r.svdCombined();
-        out.printf("Tokens combined [J_0 … J_%d]: stable rank %.3f%n", r.tokens().size() - 1, comb.stableRank());
+        if (r.matrixFree() != null)
+            out.printf("Tokens combined [J_0 … J_%d]: matrix-free top-%d (%d sweeps, J not formed)%n", r.tokens().size() - 1,
+                    r.matrixFree().k(), r.matrixFree().sweeps());
+        else
+            out.printf("Tokens combined [J_0 … J_%d]: stable rank %.3f%n", r.tokens().size() - 1, comb.stableRank());
         for (int k = 0; k < Math.min(shownComponents, comb.components().size()); k++) {
             var c = comb.components().get(k);
             out.printf("  %d  σ=%-9.4g u: %s%n", k + 1, c.sigma(), join(c.uTokens(), shownTokens));
         }
         for (var s : r.svd()) {
-            out.printf("%nPosition %d %s  stable rank %.3f  σ:", s.position(), Text.quote(s.token()), s.stableRank());
+            out.printf("%nPosition %d %s  %s  σ:", s.position(), Text.quote(s.token()),
+                    s.stableRank() == null ? "top-" + s.singularValues().length : String.format("stable rank %.3f", s.stableRank()));
             for (int k = 0; k < Math.min(6, s.singularValues().length); k++) out.printf(" %.4g", s.singularValues()[k]);
             out.println();
             for (int k = 0; k < Math.min(shownComponents, s.components().size()); k++) {

@@ -1,5 +1,6 @@
 package linlens.cli;
 
+import linlens.analysis.Decomposition;
 import linlens.analysis.LayerAnalysis;
 import linlens.linear.Site;
 import linlens.model.ForwardPass;
@@ -52,22 +53,32 @@ public final class LayersCommand implements Callable<Integer> {
     @Option(names = "--report", paramLabel = "FILE.html", description = "Write a self-contained HTML report with interactive figures.")
     Path report;
 
+    @Option(names = "--matrix-free", description = "Never form J: the top-k of each Jacobian from J·V and Jᵀ·U sweeps (long prompts).")
+    boolean matrixFree;
+
+    @Option(names = "--k", paramLabel = "K", description = "Singular values of each matrix-free top-k (default: --components).")
+    Integer k;
+
     @Override
     public Integer call() throws Exception {
         if (components < 1 || top < 1) throw new InputException("--components and --top must be at least 1");
+        MatrixFreeFlags.check(matrixFree, k, export, report);
         JsonOutput.checkWritable(json);
         if (export != null) NpyExport.checkTarget(export);
         JsonOutput.checkWritable(report);
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         Transformer m = common.load(err);
         int[] ids = Prompts.encode(m, promptOption.prompt);
+        MatrixFreeFlags.checkK(k, m.config().dim());
+        if (!matrixFree) Decomposition.checkMaterializable(ids.length, m.config().dim(), linear.precision);
         int[] ls = layers != null ? layers : LayerAnalysis.defaultLayers(m.config().layers());
         List<Site> sites = keys != null ? keys : List.of(Site.values());
         var tr = new ForwardPass(m).run(ids);
         NpyExport ex = export == null ? null : NpyExport.create(export);
         LayerAnalysis.Result r;
         try {
-            r = LayerAnalysis.run(m, promptOption.prompt, tr, new LayerAnalysis.Options(ls, sites, linear.precision, linear.mlpPath, components, top, ex),
+            var o = new LayerAnalysis.Options(ls, sites, linear.precision, linear.mlpPath, components, top, ex);
+            r = LayerAnalysis.run(m, promptOption.prompt, tr, matrixFree ? o.matrixFree(k == null ? 0 : k) : o,
                     line -> common.progress(err, line));
         } catch (Exception | Error e) {
             if (ex != null) ex.abandon();
@@ -75,13 +86,15 @@ public final class LayersCommand implements Callable<Integer> {
         }
         if (json != null) JsonOutput.write(json, r);
         if (report != null) JsonOutput.writeText(report, HtmlReport.of(r).html());
-        out.printf("Prompt %s (%d tokens) → %s p=%.4f; %s%n", Text.quote(promptOption.prompt), ids.length, Text.quote(r.prediction().text()),
-                r.prediction().probability(), linear.precision.label());
+        out.printf("Prompt %s (%d tokens) → %s p=%.4f; %s%s%n", Text.quote(promptOption.prompt), ids.length, Text.quote(r.prediction().text()),
+                r.prediction().probability(), linear.precision.label(),
+                r.matrixFree() == null ? "" : "; matrix-free top-" + r.matrixFree().k() + " (" + r.matrixFree().sweeps() + " sweeps)");
         out.printf("%-6s %-5s %-10s %-10s %-8s %s%n", "layer", "key", "cum err", "lw err", "s.rank", "top u (tokens combined, cumulative)");
         for (var s : r.sites()) {
             var c = s.cumulative().tokensCombined();
-            out.printf("%-6d %-5s %-10.2e %-10.2e %-8.2f %s%n", s.layer(), s.key(), s.cumulative().relativeError(),
-                    s.layerwise().relativeError(), c.stableRank(), DecomposeCommand.join(c.components().getFirst().uTokens(), 5));
+            out.printf("%-6d %-5s %-10.2e %-10.2e %-8s %s%n", s.layer(), s.key(), s.cumulative().relativeError(),
+                    s.layerwise().relativeError(), c.stableRank() == null ? "-" : String.format("%.2f", c.stableRank()),
+                    DecomposeCommand.join(c.components().getFirst().uTokens(), 5));
         }
         if (json != null) out.println("JSON written to " + json);
         if (export != null) out.println("arrays written to " + export);

@@ -342,6 +342,33 @@ public final class DetachedSystem<A> {
     }
 
     /**
+     * J·V for one site: k tangents v (n, k, d) on the residual stream entering layer
+     * {@code fromLayer} (0: on the input embeddings) swept forward to layer {@code layer} (≥
+     * fromLayer), returning that site's output at the last position, (k, d), without any output
+     * norm. The transpose of {@link #vjpFromSite}(layer, site, ·, k, fromLayer, null). v is not
+     * modified. Branch outputs are read before they join the residual, as in {@link #jvpSites}.
+     */
+    public A jvpSite(int fromLayer, int layer, Site site, A v, int k) {
+        if (layer < 0 || layer >= L || fromLayer < 0 || fromLayer > layer)
+            throw new IllegalArgumentException("bad layer range " + fromLayer + ".." + layer + " of " + L);
+        A x = ar.alloc(n * k * d), out = ar.alloc(k * d);
+        ar.copy(v, 0, x, 0, n * k * d);
+        Workspace w = new Workspace(k);
+        int T = n - 1;
+        for (int l = fromLayer; l < layer; l++) forwardLayer(l, x, k, 0, w, false);
+        // the site's own layer: only the last position is read
+        forwardAttention(layer, x, k, T, w, false);
+        if (site == Site.ATTN) {
+            ar.copyScaleRows(w.lastBranch, T * k * d, out, 0, k, d, postAttnNorm[layer], T * d);
+            return out;
+        }
+        mlpBranch(layer, x, k, T, false, true, w);
+        if (site == Site.MLP) ar.copyScaleRows(w.lastBranch, T * k * d, out, 0, k, d, postFfnNorm[layer], T * d);
+        else ar.copy(x, T * k * d, out, 0, k * d);
+        return out;
+    }
+
+    /**
      * The constant term of a site's output (outScale ⊙ site(layer)[T]) as an affine function of
      * the residual stream entering layer {@code fromLayer} (0: of the embeddings): the frozen
      * system run on a zero input there with its biases on, read at the site (d values; zero for

@@ -96,4 +96,47 @@ class LayerAnalysisTest {
         assertEquals(r.stableRank().get("layer")[1], last.cumulative().tokensCombined().stableRank(), 0);
         assertArrayEquals(new int[]{1, 4, 6, 8, 10, 13, 15, 17}, LayerAnalysis.defaultLayers(18));
     }
+
+    /**
+     * The matrix-free analysis against the materialized one on the same prompt: same reconstruction
+     * (to fp32 rounding, from one J·x sweep instead of from J), top-k singular values within 1e-3,
+     * the same decoded leading u where σ₁ stands apart, the same path projections; no stable rank.
+     */
+    @Test
+    void matrixFreeAgreesWithTheMaterializedAnalysis() {
+        Transformer m = TestModels.gemma();
+        String prompt = "The Golden";
+        ForwardTrace tr = new ForwardPass(m).run(m.tokenizer().encode(prompt));
+        var o = new LayerAnalysis.Options(new int[]{5, 17}, List.of(Site.values()), Precision.FP32, MlpPath.UP, 2, 3);
+        var full = LayerAnalysis.run(m, prompt, tr, o, s -> {});
+        var mf = LayerAnalysis.run(m, prompt, tr, o.matrixFree(8), s -> {});
+        assertNull(full.matrixFree());
+        assertEquals(8, mf.matrixFree().k());
+        assertTrue(mf.matrixFree().sweeps() > 0);
+        assertNull(mf.stableRank());
+        assertEquals(full.sites().size(), mf.sites().size());
+        for (int i = 0; i < full.sites().size(); i++) {
+            var a = full.sites().get(i);
+            var b = mf.sites().get(i);
+            String tag = "layer " + a.layer() + " " + a.key();
+            assertEquals(a.layer(), b.layer());
+            assertEquals(a.key(), b.key());
+            assertTrue(b.cumulative().relativeError() <= 1e-5 && b.layerwise().relativeError() <= 1e-5, tag + " reconstruction");
+            assertArrayEquals(a.projectionOnFinal(), b.projectionOnFinal(), 1e-3, tag + " projection on the final layer");
+            for (var pair : List.of(List.of(a.cumulative().lastPosition(), b.cumulative().lastPosition()),
+                    List.of(a.cumulative().tokensCombined(), b.cumulative().tokensCombined()),
+                    List.of(a.layerwise().lastPosition(), b.layerwise().lastPosition()),
+                    List.of(a.layerwise().tokensCombined(), b.layerwise().tokensCombined()))) {
+                SpectrumSummary exact = pair.get(0), top = pair.get(1);
+                assertNull(top.stableRank());
+                assertNotNull(exact.stableRank());
+                assertEquals(8, top.singularValues().length);
+                assertEquals(2, top.components().size());
+                for (int k = 0; k < 8; k++)
+                    assertEquals(exact.singularValues()[k], top.singularValues()[k], 1e-3 * exact.singularValues()[k], tag + " σ" + (k + 1));
+                if (exact.singularValues()[0] > 1.05 * exact.singularValues()[1])
+                    assertEquals(exact.components().get(0).uTokenIds(), top.components().get(0).uTokenIds(), tag + " u1 tokens");
+            }
+        }
+    }
 }

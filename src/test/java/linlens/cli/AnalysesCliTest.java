@@ -104,4 +104,80 @@ class AnalysesCliTest {
         Files.writeString(full.resolve("x"), "x");
         assertBadInput(run("decompose", "--model", model(), "--export", full.toString()), "folder is not empty");
     }
+
+    @Test
+    void layersMatrixFreeWritesTopKSpectraWithoutStableRanks() throws Exception {
+        Path out = dir.resolve("lmf.json");
+        var r = run("layers", "--quiet", "--model", model(), "--prompt", "The Golden", "--layers", "5,17", "--keys", "layer,mlp",
+                "--components", "2", "--top", "3", "--matrix-free", "--k", "6", "--json", out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("matrix-free top-6"), r.out());
+        JsonNode j = json(out);
+        assertEquals(6, j.get("matrix_free").get("k").asInt());
+        assertTrue(j.get("matrix_free").get("sweeps").asInt() > 0);
+        assertTrue(j.has("stable_rank") && j.get("stable_rank").isNull(), "no stable ranks without the whole spectrum");
+        assertEquals(4, j.get("sites").size());
+        for (JsonNode s : j.get("sites")) {
+            assertEquals(2, s.get("projection_on_final").size());
+            for (String kind : new String[]{"cumulative", "layerwise"}) {
+                JsonNode reading = s.get(kind);
+                assertTrue(reading.get("relative_error").asDouble() <= 1e-5, kind + " " + reading.get("relative_error"));
+                for (String spectrum : new String[]{"last_position", "tokens_combined"}) {
+                    JsonNode sp = reading.get(spectrum);
+                    assertEquals(6, sp.get("singular_values").size());
+                    assertTrue(sp.has("stable_rank") && sp.get("stable_rank").isNull());
+                    assertEquals(2, sp.get("components").size());
+                    assertEquals(3, sp.get("components").get(0).get("u_tokens").size());
+                }
+                assertEquals(3, reading.get("tokens_combined").get("components").get(0).get("v_position_weights").size());
+            }
+        }
+    }
+
+    @Test
+    void decomposeMatrixFreeWritesTheTopKOfTheCombinedAndLastJacobians() throws Exception {
+        Path out = dir.resolve("dmf.json");
+        var r = run("decompose", "--quiet", "--model", model(), "--prompt", "The Golden", "--matrix-free", "--components", "2",
+                "--top", "3", "--json", out.toString());
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = json(out);
+        assertEquals(2, j.get("matrix_free").get("k").asInt(), "k defaults to --components");
+        assertTrue(j.get("prediction").has("token_id"));
+        assertTrue(j.get("reconstruction").get("relative_error").asDouble() <= 1e-5);
+        assertEquals(640, j.get("reconstruction_vectors").get("detached").size());
+        JsonNode svd = j.get("svd");
+        assertEquals(1, svd.size(), "the last position only");
+        assertEquals(2, svd.get(0).get("position").asInt());
+        assertEquals(2, svd.get(0).get("singular_values").size());
+        assertTrue(svd.get(0).get("stable_rank").isNull());
+        assertEquals(3, svd.get(0).get("components").get(0).get("v_tokens").size());
+        JsonNode comb = j.get("svd_combined");
+        assertEquals(2, comb.get("singular_values").size());
+        assertTrue(comb.get("stable_rank").isNull());
+        assertEquals(3, comb.get("components").get(1).get("v_position_weights").size());
+        for (String k : new String[]{"load", "forward", "reconstruction", "top_k", "decode"}) assertTrue(j.get("timings_ms").has(k), k);
+        assertFalse(j.get("timings_ms").has("jacobian"), "J is not formed");
+    }
+
+    @Test
+    void matrixFreeRefusesWhatNeedsTheFullJacobian() {
+        String html = dir.resolve("r.html").toString(), arrays = dir.resolve("arrays").toString();
+        assertBadInput(run("layers", "--model", model(), "--matrix-free", "--export", arrays), "--export writes the full Jacobians");
+        assertBadInput(run("layers", "--model", model(), "--matrix-free", "--report", html), "--report draws the full Jacobians");
+        assertBadInput(run("decompose", "--model", model(), "--matrix-free", "--export", arrays), "--export writes the full Jacobians");
+        assertBadInput(run("decompose", "--model", model(), "--matrix-free", "--report", html), "--report draws the full Jacobians");
+        assertBadInput(run("decompose", "--model", model(), "--matrix-free", "--nonlinear"), "--nonlinear");
+        assertBadInput(run("decompose", "--model", model(), "--k", "4"), "use it with --matrix-free");
+        assertBadInput(run("layers", "--model", model(), "--matrix-free", "--k", "0"), "--k must be at least 1");
+        assertBadInput(run("decompose", "--model", model(), "--prompt", "The Golden", "--matrix-free", "--k", "641"),
+                "--k 641 out of range 1..640");
+        assertFalse(Files.exists(dir.resolve("arrays")) || Files.exists(dir.resolve("r.html")), "refused before writing anything");
+    }
+
+    @Test
+    void decomposeOfAPromptWhoseJacobianCannotBeFormedPointsToMatrixFree() {
+        // thousands of tokens: J has more entries than one Java array holds (or more bytes than the
+        // test heap); refused after tokenizing, before the forward pass
+        assertBadInput(run("decompose", "--model", model(), "--prompt", "a ".repeat(6000)), "use --matrix-free");
+    }
 }
