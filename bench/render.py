@@ -21,8 +21,9 @@ def load(folder, name):
 
 
 def load_ours(folder):
-    """linlens.json, or several linlens-*.json (separate invocations, e.g. per prompt length) merged in name order."""
-    parts = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(Path(folder).glob("linlens*.json"))]
+    """linlens.json and any linlens-*.json (separate invocations, e.g. the layer sweeps) merged, linlens.json first."""
+    files = sorted(Path(folder).glob("linlens*.json"), key=lambda p: (p.name != "linlens.json", p.name))  # the main run first
+    parts = [json.loads(p.read_text(encoding="utf-8")) for p in files]
     if not parts:
         return None
     merged = dict(parts[0])

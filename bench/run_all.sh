@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates every number in BENCHMARKS.md on this machine, then rewrites its results section:
-#   1. linlens bench, 8 and 32 tokens: forward, full detached Jacobian, SVD + decoding, matrix-free top-k
+#   1. linlens bench, 8 and 32 tokens: forward, full detached Jacobian, forward + Jacobian, SVD + decoding,
+#      matrix-free top-k; then the layer sweep (every layer and site, materialized and matrix-free) on 8 tokens
 #   2. reference/pipeline_torch.py (the paper's PyTorch autograd pipeline) on the same prompts
 #   3. linlens bench, 400 tokens: matrix-free tokens-combined top-16
 #   4. linlens bench on a synthetic Gemma 3 4B Q4_K_M model (bench/make_synthetic_model.py, ~2.5 GB, made once)
@@ -15,9 +16,13 @@ out="${BENCH_OUT:-$root/target/bench}"
 py="${LINLENS_REF_VENV:-/opt/linlens-ref}/bin/python"
 big="${LINLENS_SYNTHETIC:-$HOME/.cache/linlens/synthetic/gemma3-4b-synthetic-q4_k_m.gguf}"
 mkdir -p "$out"
+rm -f "$out"/linlens*.json "$out"/torch.json "$out"/long.json "$out"/big.json  # nothing stale gets rendered
 prompt=(--prompt-file bench/passage.txt)
 
 LINLENS_JAVA_OPTS=-Xmx2g bin/linlens bench "${prompt[@]}" --tokens 8,32 --warmup 1 --repeats 3 --json "$out/linlens.json"
+# the layer sweeps take minutes each: one timed run, no warm-up (JIT warm-up is a negligible part of it)
+LINLENS_JAVA_OPTS=-Xmx6g bin/linlens bench "${prompt[@]}" --tokens 8 --stages layers,layers_topk --warmup 0 --repeats 1 \
+  --json "$out/linlens-layers.json"
 "$py" reference/pipeline_torch.py "${prompt[@]}" --tokens 8,32 --warmup 1 --repeats 2 --threads "$(nproc)" --json "$out/torch.json"
 LINLENS_JAVA_OPTS=-Xmx6g bin/linlens bench "${prompt[@]}" --tokens 400 --stages topk --warmup 0 --repeats 1 --json "$out/long.json"
 [ -f "$big" ] || "$py" bench/make_synthetic_model.py "$big"

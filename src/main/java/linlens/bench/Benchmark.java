@@ -171,7 +171,7 @@ public final class Benchmark {
                     StageResult t = measure("topk_tokens_combined", peak, 0, "k=" + opt.topK() + ", randomized block Krylov, "
                                     + MatrixFreeSvd.POWER_ITERATIONS + " power iterations, oversampling " + MatrixFreeSvd.OVERSAMPLING,
                             () -> MatrixFreeSvd.tokensCombined(system(tr), opt.topK(), tr.y()));
-                    yield (long) n * d <= AGREEMENT_MAX_COLUMNS ? t.withNote(t.note() + "; " + agreement(tr)) : t;
+                    yield (long) n * d * d <= AGREEMENT_MAX_ENTRIES ? t.withNote(t.note() + "; " + agreement(tr)) : t;
                 }
                 case LAYERS -> measure("layers", peak, 0, "every layer × layer/attn/mlp: cumulative and layer-wise J, "
                                 + "full SVDs (LAPACK, not counted), " + LAYER_COMPONENTS + " pairs decoded each",
@@ -188,8 +188,11 @@ public final class Benchmark {
         return new PromptResult(n, ids, jacBytes, target, res);
     }
 
-    /** Up to this many columns (n·d) of the tokens-combined J, the top-k is also checked against LAPACK's full SVD. */
-    static final long AGREEMENT_MAX_COLUMNS = 64L * 640;
+    /**
+     * Up to this many entries of J (n·d·d: 64 tokens of a 640-wide model), the top-k is also checked
+     * against LAPACK's full SVD; beyond, materializing J and its SVD would take longer than the stage.
+     */
+    static final long AGREEMENT_MAX_ENTRIES = 64L * 640 * 640;
 
     /**
      * Untimed: how far the matrix-free top-k is from the full SVD of the materialized
