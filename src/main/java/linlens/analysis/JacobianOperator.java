@@ -13,22 +13,30 @@ import linlens.linear.Site;
  * layer (layer-wise). Rows are fp64 on both sides; the sweeps run in the system's precision.
  */
 public abstract class JacobianOperator<A> implements MatrixFreeSvd.Operator {
+    /** The system the sweeps run on: the given one, or its one-position view when only the last position is asked for. */
     final DetachedSystem<A> sys;
     final Arith<A> ar;
+    /** The positions as asked for (what {@link #positions} reports and {@link #apply} reads). */
     private final int[] positions;
+    /** Where those positions sit in {@link #sys}'s sweeps. */
+    private final int[] slots;
     final int n, d;
 
-    private JacobianOperator(DetachedSystem<A> sys, int[] positions) {
-        this.sys = sys;
-        this.ar = sys.arith();
-        this.n = sys.positions();
-        this.d = sys.dim();
-        boolean[] seen = new boolean[n];
+    private JacobianOperator(DetachedSystem<A> full, int[] positions) {
+        int total = full.positions();
+        boolean[] seen = new boolean[total];
         for (int t : positions) {
-            if (t < 0 || t >= n || seen[t]) throw new IllegalArgumentException("bad or repeated position " + t + " of " + n);
+            if (t < 0 || t >= total || seen[t]) throw new IllegalArgumentException("bad or repeated position " + t + " of " + total);
             seen[t] = true;
         }
         this.positions = positions.clone();
+        // J_T alone needs only the last position's stream (causal attention): sweeps n times cheaper
+        boolean lastOnly = positions.length == 1 && positions[0] == total - 1;
+        this.sys = lastOnly ? full.lastPositionOnly() : full;
+        this.slots = lastOnly ? new int[]{0} : positions.clone();
+        this.ar = sys.arith();
+        this.n = sys.positions();
+        this.d = sys.dim();
     }
 
     /** 0, 1, …, n−1: the tokens-combined operator's positions. */
@@ -41,8 +49,8 @@ public abstract class JacobianOperator<A> implements MatrixFreeSvd.Operator {
     /** The Jacobian of the output embedding y w.r.t. the input embeddings at the given positions. */
     public static <A> JacobianOperator<A> finalOutput(DetachedSystem<A> sys, int[] positions) {
         return new JacobianOperator<>(sys, positions) {
-            @Override A forward(A v, int k) { return sys.jvp(v, k); }
-            @Override A reverse(A u, int k) { return sys.vjp(u, k); }
+            @Override A forward(A v, int k) { return this.sys.jvp(v, k); }
+            @Override A reverse(A u, int k) { return this.sys.vjp(u, k); }
         };
     }
 
@@ -58,22 +66,22 @@ public abstract class JacobianOperator<A> implements MatrixFreeSvd.Operator {
         int from = layerwise ? layer : 0;
         return new JacobianOperator<>(sys, positions) {
             @Override A forward(A v, int k) {
-                A out = sys.jvpSite(from, layer, site, v, k);
+                A out = this.sys.jvpSite(from, layer, site, v, k);
                 ar.scaleRows(out, 0, k, d, scale, 0);
                 return out;
             }
 
             @Override A reverse(A u, int k) {
                 ar.scaleRows(u, 0, k, d, scale, 0);  // a cotangent on outScale ⊙ site is outScale ⊙ it on the site
-                return sys.vjpFromSite(layer, site, u, k, from, null);
+                return this.sys.vjpFromSite(layer, site, u, k, from, null);
             }
         };
     }
 
-    /** k tangents (n, k, d) on the map's input, all positions → the output rows (k, d). */
+    /** k tangents (n, k, d) on the map's input, all positions of {@link #sys} → the output rows (k, d). */
     abstract A forward(A v, int k);
 
-    /** k cotangents (k, d) on the output (may be overwritten) → the gradient (n, k, d) at the input. */
+    /** k cotangents (k, d) on the output (may be overwritten) → the gradient (n, k, d) at the input of {@link #sys}. */
     abstract A reverse(A u, int k);
 
     @Override public int[] positions() { return positions.clone(); }
@@ -87,7 +95,7 @@ public abstract class JacobianOperator<A> implements MatrixFreeSvd.Operator {
         A v = ar.alloc(n * l * d);
         for (int c = 0; c < l; c++)
             for (int p = 0; p < positions.length; p++) {
-                int src = c * cols + p * d, dst = (positions[p] * l + c) * d;
+                int src = c * cols + p * d, dst = (slots[p] * l + c) * d;
                 for (int i = 0; i < d; i++) ar.set(v, dst + i, rows[src + i]);
             }
         A jv = forward(v, l);
@@ -103,7 +111,7 @@ public abstract class JacobianOperator<A> implements MatrixFreeSvd.Operator {
         double[] out = new double[l * cols];
         for (int c = 0; c < l; c++)
             for (int p = 0; p < positions.length; p++) {
-                int src = (positions[p] * l + c) * d, dst = c * cols + p * d;
+                int src = (slots[p] * l + c) * d, dst = c * cols + p * d;
                 for (int i = 0; i < d; i++) out[dst + i] = ar.get(g, src + i);
             }
         return out;

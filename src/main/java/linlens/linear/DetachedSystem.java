@@ -38,6 +38,8 @@ public final class DetachedSystem<A> {
     private final A[] probsStacked;
     private final A finalNorm;
     private final A[] vBias, oBias;
+    /** Set on the one-position view of {@link #lastPositionOnly}: its constant terms would miss the other positions' biases. */
+    private final boolean lastPositionView;
 
     @SuppressWarnings("unchecked")
     public DetachedSystem(Transformer model, ForwardTrace trace, MlpPath path, Arith<A> ar) {
@@ -81,9 +83,76 @@ public final class DetachedSystem<A> {
             vBias[l] = conv(model.layers()[l].bv());
             oBias[l] = conv(model.layers()[l].bo());
         }
+        lastPositionView = false;
     }
 
     private A conv(double[] v) { return v == null ? null : ar.fromDoubles(v); }
+
+    /**
+     * The same system restricted to the last position: a one-position system whose J_0 is this
+     * system's J_{n-1}, and whose site Jacobians at position 0 are this system's at the last
+     * position w.r.t. the last position's input. Causal attention makes this exact: a tangent at
+     * the last position reaches no other position, and a cotangent on the last position's output
+     * reaches the last position's input only through the last position's own stream, where
+     * attention weighs it by the frozen self-probability A_h[T,T]. Sweeps cost 1/n of the full
+     * system's. For J_T products only: its constant terms are refused.
+     */
+    public DetachedSystem<A> lastPositionOnly() {
+        return n == 1 ? this : new DetachedSystem<>(this);
+    }
+
+    @SuppressWarnings("unchecked")
+    private DetachedSystem(DetachedSystem<A> full) {
+        this.model = full.model;
+        this.cfg = full.cfg;
+        this.ar = full.ar;
+        this.gemm = new WeightGemm<>(ar);
+        this.path = full.path;
+        this.n = 1;
+        this.d = full.d;
+        this.F = full.F;
+        this.H = full.H;
+        this.KV = full.KV;
+        this.hd = full.hd;
+        this.L = full.L;
+        int T = full.n - 1;
+        attnNorm = (A[]) new Object[L];
+        postAttnNorm = (A[]) new Object[L];
+        ffnNorm = (A[]) new Object[L];
+        postFfnNorm = (A[]) new Object[L];
+        mlpCoef = (A[]) new Object[L];
+        probs = (A[][]) new Object[L][];
+        probsStacked = (A[]) new Object[L];
+        for (int l = 0; l < L; l++) {
+            attnNorm[l] = slice(full.attnNorm[l], T * d, d);
+            postAttnNorm[l] = slice(full.postAttnNorm[l], T * d, d);
+            ffnNorm[l] = slice(full.ffnNorm[l], T * d, d);
+            postFfnNorm[l] = slice(full.postFfnNorm[l], T * d, d);
+            mlpCoef[l] = slice(full.mlpCoef[l], T * F, F);
+            probs[l] = (A[]) new Object[H];
+            probsStacked[l] = ar.alloc(H);
+            for (int h = 0; h < H; h++) {
+                probs[l][h] = slice(full.probs[l][h], T * full.n + T, 1);
+                ar.set(probsStacked[l], h, ar.get(probs[l][h], 0));
+            }
+        }
+        finalNorm = slice(full.finalNorm, T * d, d);
+        vBias = full.vBias;
+        oBias = full.oBias;
+        lastPositionView = true;
+    }
+
+    private A slice(A a, int off, int len) {
+        if (a == null) return null;
+        A s = ar.alloc(len);
+        ar.copy(a, off, s, 0, len);
+        return s;
+    }
+
+    private void refuseConstantOnView() {
+        if (lastPositionView)
+            throw new IllegalStateException("the last-position view has no constant term of its own; use the full system");
+    }
 
     public int positions() { return n; }
     public int dim() { return d; }
@@ -266,6 +335,7 @@ public final class DetachedSystem<A> {
      * zero input with the value and output biases on (zero when the model has no such biases).
      */
     public A constant() {
+        refuseConstantOnView();
         return sweep(ar.alloc(n * d), 1, true);
     }
 
@@ -375,6 +445,7 @@ public final class DetachedSystem<A> {
      * models without value/output biases).
      */
     public A siteConstant(int fromLayer, int layer, Site site, A outScale) {
+        refuseConstantOnView();
         A x = ar.alloc(n * d);
         Workspace w = new Workspace(1);
         for (int l = fromLayer; l < layer; l++) forwardLayer(l, x, 1, 0, w, true);

@@ -76,6 +76,27 @@ class JacobianOperatorTest {
     }
 
     @Test
+    void theLastPositionViewGivesTheFullSystemsLastJacobian() {
+        var sys64 = new DetachedSystem<>(m, tr, MlpPath.UP, Arith.F64);
+        var view = sys64.lastPositionOnly();
+        assertEquals(1, view.positions());
+        double[] full = sys64.jacobian(256L << 20), last = view.jacobian(256L << 20);
+        double worst = 0, big = 0;
+        for (int i = 0; i < d * d; i++) {
+            worst = Math.max(worst, Math.abs(last[i] - full[(n - 1) * d * d + i]));
+            big = Math.max(big, Math.abs(full[(n - 1) * d * d + i]));
+        }
+        System.out.printf("last-position view vs full J_T (fp64): %.2e of the largest entry%n", worst / big);
+        assertTrue(worst <= F64_TOL * big, "J_T from the view differs by " + worst / big);
+        // the operators over {T} run on the view, fp64 this time, final output and a layer-wise site
+        check("final output at T fp64", Arith.F64, full, JacobianOperator.finalOutput(sys64, new int[]{n - 1}), F64_TOL);
+        double[] scale = scale(LAYER, Site.ATTN);
+        check("attn layer-wise at T fp64", Arith.F64, sys64.layerwiseJacobian(LAYER, Site.ATTN, scale, 256L << 20),
+                JacobianOperator.site(sys64, LAYER, Site.ATTN, scale, true, new int[]{n - 1}), F64_TOL);
+        assertThrows(IllegalStateException.class, view::constant);
+    }
+
+    @Test
     void applyingToTheActualInputReconstructsTheSiteOutput() {
         var sys = new DetachedSystem<>(m, tr, MlpPath.UP, Arith.F64);
         for (Site site : Site.values()) {
