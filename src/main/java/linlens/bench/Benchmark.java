@@ -200,20 +200,17 @@ public final class Benchmark {
      * values and the largest principal angle between the top-k left singular subspaces.
      */
     private String agreement(ForwardTrace tr) {
-        int n = tr.n(), d = model.config().dim(), k = opt.topK(), cols = n * d, top = Math.min(8, k);
+        int n = tr.n(), d = model.config().dim(), k = opt.topK(), top = Math.min(8, k);
         DetachedSystem<float[]> sys = system(tr);
         float[] jac = sys.jacobian(JACOBIAN_BUDGET);
-        double[] a = new double[d * cols];
-        for (int t = 0; t < n; t++)
-            for (int i = 0; i < d; i++)
-                for (int j = 0; j < d; j++) a[i * cols + t * d + j] = jac[t * d * d + i * d + j];
-        double[] s = new double[d], u = new double[d * d], vt = new double[d * cols];
-        Blas.dgesdd(d, cols, a, s, u, vt);
+        double[] jac64 = new double[jac.length];
+        for (int i = 0; i < jac.length; i++) jac64[i] = jac[i];
+        Spectrum exact = Svd.combined(Arith.F64, jac64, n, d, k, tr.y());
         MatrixFreeSvd.Result r = MatrixFreeSvd.tokensCombined(sys, k, tr.y());
+        double[] s = exact.singularValues();
         double sigma = 0;
         for (int i = 0; i < top; i++) sigma = Math.max(sigma, Math.abs(r.singularValues()[i] - s[i]) / s[i]);
-        double[][] exactU = new double[k][d];
-        for (int c = 0; c < k; c++) for (int i = 0; i < d; i++) exactU[c][i] = u[i * d + c];
+        double[][] exactU = exact.u();
         double worstTop = Arrays.stream(MatrixFreeSvd.principalAngles(Arrays.copyOf(r.u(), top), Arrays.copyOf(exactU, top)))
                 .max().orElse(0);
         double worstAll = Arrays.stream(MatrixFreeSvd.principalAngles(r.u(), exactU)).max().orElse(0);

@@ -33,36 +33,40 @@ public final class DetachedSystem<A> {
     private final MlpPath path;
     private final int n, d, F, H, KV, hd, L;
     private final A[] attnNorm, postAttnNorm, ffnNorm, postFfnNorm, mlpCoef;
-    private final A[][] probs;
-    /** Per layer, every head's n×n probabilities stacked (H·n × n), head-major like the per-head state. */
-    private final A[] probsStacked;
+    /** Per layer, every head's n×n probabilities stacked (H·n × n; head h's from row h·n), head-major like the per-head state. */
+    private final A[] probs;
+    /** What the factors above were converted from (the last-position view slices it). */
+    private final Frozen frozen;
     private final A finalNorm;
     private final A[] vBias, oBias;
     /** Set on the one-position view of {@link #lastPositionOnly}: its constant terms would miss the other positions' biases. */
     private final boolean lastPositionView;
 
-    @SuppressWarnings("unchecked")
     public DetachedSystem(Transformer model, ForwardTrace trace, MlpPath path, Arith<A> ar) {
+        this(model, trace.frozen(), path, ar, false);
+    }
+
+    @SuppressWarnings("unchecked")
+    private DetachedSystem(Transformer model, Frozen fz, MlpPath path, Arith<A> ar, boolean lastPositionView) {
         this.model = model;
         this.cfg = model.config();
         this.ar = ar;
         this.gemm = new WeightGemm<>(ar);
         this.path = path;
-        this.n = trace.n();
+        this.frozen = fz;
+        this.n = fz.n();
         this.d = cfg.dim();
         this.F = cfg.ffnDim();
         this.H = cfg.heads();
         this.KV = cfg.kvHeads();
         this.hd = cfg.headDim();
         this.L = cfg.layers();
-        Frozen fz = trace.frozen();
         attnNorm = (A[]) new Object[L];
         postAttnNorm = (A[]) new Object[L];
         ffnNorm = (A[]) new Object[L];
         postFfnNorm = (A[]) new Object[L];
         mlpCoef = (A[]) new Object[L];
-        probs = (A[][]) new Object[L][];
-        probsStacked = (A[]) new Object[L];
+        probs = (A[]) new Object[L];
         for (int l = 0; l < L; l++) {
             Frozen.Layer f = fz.layers()[l];
             attnNorm[l] = conv(f.attnNorm());
@@ -70,11 +74,9 @@ public final class DetachedSystem<A> {
             ffnNorm[l] = conv(f.ffnNorm());
             postFfnNorm[l] = conv(f.postFfnNorm());
             mlpCoef[l] = conv(f.mlpCoefficient(path));
-            probs[l] = (A[]) new Object[H];
-            for (int h = 0; h < H; h++) probs[l][h] = conv(f.probs()[h]);
             double[] stacked = new double[H * n * n];
             for (int h = 0; h < H; h++) System.arraycopy(f.probs()[h], 0, stacked, h * n * n, n * n);
-            probsStacked[l] = conv(stacked);
+            probs[l] = conv(stacked);
         }
         finalNorm = conv(fz.finalNorm());
         vBias = (A[]) new Object[L];
@@ -83,70 +85,20 @@ public final class DetachedSystem<A> {
             vBias[l] = conv(model.layers()[l].bv());
             oBias[l] = conv(model.layers()[l].bo());
         }
-        lastPositionView = false;
+        this.lastPositionView = lastPositionView;
     }
 
     private A conv(double[] v) { return v == null ? null : ar.fromDoubles(v); }
 
     /**
-     * The same system restricted to the last position: a one-position system whose J_0 is this
-     * system's J_{n-1}, and whose site Jacobians at position 0 are this system's at the last
-     * position w.r.t. the last position's input. Causal attention makes this exact: a tangent at
-     * the last position reaches no other position, and a cotangent on the last position's output
-     * reaches the last position's input only through the last position's own stream, where
-     * attention weighs it by the frozen self-probability A_h[T,T]. Sweeps cost 1/n of the full
-     * system's. For J_T products only: its constant terms are refused.
+     * The same system restricted to the last position ({@link Frozen#lastPosition}): a
+     * one-position system whose J_0 is this system's J_{n-1}, and whose site Jacobians at
+     * position 0 are this system's at the last position w.r.t. the last position's input. Sweeps
+     * cost 1/n of the full system's. For J_T products only: its constant terms are refused (they
+     * would miss the other positions' biases).
      */
     public DetachedSystem<A> lastPositionOnly() {
-        return n == 1 ? this : new DetachedSystem<>(this);
-    }
-
-    @SuppressWarnings("unchecked")
-    private DetachedSystem(DetachedSystem<A> full) {
-        this.model = full.model;
-        this.cfg = full.cfg;
-        this.ar = full.ar;
-        this.gemm = new WeightGemm<>(ar);
-        this.path = full.path;
-        this.n = 1;
-        this.d = full.d;
-        this.F = full.F;
-        this.H = full.H;
-        this.KV = full.KV;
-        this.hd = full.hd;
-        this.L = full.L;
-        int T = full.n - 1;
-        attnNorm = (A[]) new Object[L];
-        postAttnNorm = (A[]) new Object[L];
-        ffnNorm = (A[]) new Object[L];
-        postFfnNorm = (A[]) new Object[L];
-        mlpCoef = (A[]) new Object[L];
-        probs = (A[][]) new Object[L][];
-        probsStacked = (A[]) new Object[L];
-        for (int l = 0; l < L; l++) {
-            attnNorm[l] = slice(full.attnNorm[l], T * d, d);
-            postAttnNorm[l] = slice(full.postAttnNorm[l], T * d, d);
-            ffnNorm[l] = slice(full.ffnNorm[l], T * d, d);
-            postFfnNorm[l] = slice(full.postFfnNorm[l], T * d, d);
-            mlpCoef[l] = slice(full.mlpCoef[l], T * F, F);
-            probs[l] = (A[]) new Object[H];
-            probsStacked[l] = ar.alloc(H);
-            for (int h = 0; h < H; h++) {
-                probs[l][h] = slice(full.probs[l][h], T * full.n + T, 1);
-                ar.set(probsStacked[l], h, ar.get(probs[l][h], 0));
-            }
-        }
-        finalNorm = slice(full.finalNorm, T * d, d);
-        vBias = full.vBias;
-        oBias = full.oBias;
-        lastPositionView = true;
-    }
-
-    private A slice(A a, int off, int len) {
-        if (a == null) return null;
-        A s = ar.alloc(len);
-        ar.copy(a, off, s, 0, len);
-        return s;
+        return n == 1 ? this : new DetachedSystem<>(model, frozen.lastPosition(), path, ar, true);
     }
 
     private void refuseConstantOnView() {
@@ -303,11 +255,11 @@ public final class DetachedSystem<A> {
         int group = H / KV;
         for (int grp = 0; grp < KV; grp++) {
             if (p0 == 0)  // one GEMM over the group's stacked (head, position) rows: one pass over G_o
-                ar.gemm(true, false, n, k * hd, group * n, probsStacked[l], grp * group * n * n, n,
+                ar.gemm(true, false, n, k * hd, group * n, probs[l], grp * group * n * n, n,
                         w.go, grp * group * headBlock, k * hd, false, w.gv, grp * headBlock, k * hd);
             else
                 for (int h = grp * group; h < (grp + 1) * group; h++)
-                    ar.gemm(true, false, n, k * hd, n - p0, probs[l][h], p0 * n, n, w.go, h * headBlock + p0 * k * hd, k * hd,
+                    ar.gemm(true, false, n, k * hd, n - p0, probs[l], (h * n + p0) * n, n, w.go, h * headBlock + p0 * k * hd, k * hd,
                             h > grp * group, w.gv, grp * headBlock, k * hd);
         }
         for (int grp = 0; grp < KV; grp++)
@@ -367,12 +319,12 @@ public final class DetachedSystem<A> {
         int group = H / KV;
         if (q0 == 0)  // G_o,h = A_h·G_v for all heads of a group in one GEMM over their stacked rows
             for (int grp = 0; grp < KV; grp++)
-                ar.gemm(false, false, group * n, k * hd, n, probsStacked[l], grp * group * n * n, n, w.gv, grp * headBlock,
+                ar.gemm(false, false, group * n, k * hd, n, probs[l], grp * group * n * n, n, w.gv, grp * headBlock,
                         k * hd, false, w.go, grp * group * headBlock, k * hd);
         for (int h = 0; h < H; h++) {
             int grp = h / group;
             if (q0 > 0)
-                ar.gemm(false, false, n - q0, k * hd, n, probs[l][h], q0 * n, n, w.gv, grp * headBlock, k * hd,
+                ar.gemm(false, false, n - q0, k * hd, n, probs[l], (h * n + q0) * n, n, w.gv, grp * headBlock, k * hd,
                         false, w.go, h * headBlock + q0 * k * hd, k * hd);
             ar.gemm(false, true, rows, d, hd, w.go, h * headBlock + q0 * k * hd, hd, wo, h * hd, H * hd,
                     h > 0, w.b, off, d);

@@ -11,6 +11,32 @@ package linlens.model;
 public record Frozen(int n, Layer[] layers, double[] finalNorm) {
 
     /**
+     * The factors of the last position alone, as a one-position prompt: every per-position row
+     * at position n−1, and each head's attention reduced to the self-probability A_h[n−1, n−1].
+     * Causal attention makes the last position's stream, with these factors, give the last
+     * position's Jacobians exactly (nothing but its own stream reaches it).
+     */
+    public Frozen lastPosition() {
+        if (n == 1) return this;
+        Layer[] one = new Layer[layers.length];
+        for (int l = 0; l < layers.length; l++) {
+            Layer f = layers[l];
+            double[][] self = new double[f.probs().length][];
+            for (int h = 0; h < self.length; h++) self[h] = new double[]{f.probs()[h][(n - 1) * n + n - 1]};
+            one[l] = new Layer(lastRow(f.attnNorm()), self, lastRow(f.postAttnNorm()), lastRow(f.ffnNorm()),
+                    lastRow(f.gateAct()), lastRow(f.gateFactor()), lastRow(f.up()), lastRow(f.postFfnNorm()));
+        }
+        return new Frozen(1, one, lastRow(finalNorm));
+    }
+
+    /** Row n−1 of an n-row per-position array (null stays null). */
+    private double[] lastRow(double[] a) {
+        if (a == null) return null;
+        int width = a.length / n;
+        return java.util.Arrays.copyOfRange(a, (n - 1) * width, n * width);
+    }
+
+    /**
      * One block's frozen factors; null where the family has no such norm.
      *
      * @param probs      attention probabilities per head, each n×n (row = query position)
