@@ -39,7 +39,7 @@ def versions():
     """Versions of every tool that can touch a fixture."""
     import importlib.metadata as md
     out = {"python": platform.python_version()}
-    for pkg in ("numpy", "gguf", "llama-cpp-python", "torch"):
+    for pkg in ("numpy", "gguf", "llama-cpp-python", "torch", "transformers"):
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:

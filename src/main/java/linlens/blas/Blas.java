@@ -52,11 +52,16 @@ public final class Blas {
 
     /** Floating-point operations of every GEMM so far (2·m·n·k each): what benchmarks divide by. */
     private static final LongAdder GEMM_FLOPS = new LongAdder();
+    /** Wall time spent inside those GEMM calls: what separates BLAS time from everything around it. */
+    private static final LongAdder GEMM_NANOS = new LongAdder();
 
     private Blas() {}
 
     /** Total GEMM floating-point operations issued through this class since the JVM started. */
     public static long gemmFlops() { return GEMM_FLOPS.sum(); }
+
+    /** Nanoseconds spent inside GEMM calls through this class since the JVM started (summed over calling threads). */
+    public static long gemmNanos() { return GEMM_NANOS.sum(); }
 
     private static MemorySegment find(SymbolLookup lookup, String name) {
         return lookup.find(name).orElseThrow(() -> new ExceptionInInitializerError("OpenBLAS has no symbol " + name));
@@ -79,10 +84,12 @@ public final class Blas {
                              float beta, float[] c, int cOff, int ldc) {
         if (m == 0 || n == 0) return;
         GEMM_FLOPS.add(2L * m * n * k);
+        long t0 = System.nanoTime();
         try {
             SGEMM.invokeExact(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k,
                     alpha, at(a, aOff), lda, at(b, bOff), ldb, beta, at(c, cOff), ldc);
         } catch (Throwable t) { throw rethrow(t); }
+        GEMM_NANOS.add(System.nanoTime() - t0);
     }
 
     /** Double-precision {@link #sgemm}. */
@@ -91,10 +98,12 @@ public final class Blas {
                              double beta, double[] c, int cOff, int ldc) {
         if (m == 0 || n == 0) return;
         GEMM_FLOPS.add(2L * m * n * k);
+        long t0 = System.nanoTime();
         try {
             DGEMM.invokeExact(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k,
                     alpha, at(a, aOff), lda, at(b, bOff), ldb, beta, at(c, cOff), ldc);
         } catch (Throwable t) { throw rethrow(t); }
+        GEMM_NANOS.add(System.nanoTime() - t0);
     }
 
     /**

@@ -41,6 +41,9 @@ class BenchCliTest {
                     + 2.0 * d * c.vocab();
             assertEquals(expected, s.get("flops").asDouble(), 0.5, "forward FLOPs for " + n + " tokens");
             assertTrue(s.get("wall_s_min").asDouble() > 0 && s.get("peak_rss_bytes").asLong() > 0 && s.get("peak_heap_bytes").asLong() > 0);
+            // the time inside GEMM calls is part of the same (fastest) repeat's wall time
+            double gemm = s.get("gemm_s").asDouble();
+            assertTrue(gemm > 0 && gemm <= s.get("wall_s_min").asDouble(), "gemm_s " + gemm);
             assertEquals(4L * n * d * d, p.get("jacobian_bytes").asLong());
         }
     }
