@@ -41,7 +41,8 @@ def gemm_share(s):
     g = s.get("gemm_s")
     if not g:
         return "-"
-    return f"{g:.3f} s ({100 * g / s['wall_s_min']:.0f}%, {s['flops'] / g / 1e9:.0f} GFLOP/s)"
+    rate = f", {s['gemm_flops'] / g / 1e9:.0f} GFLOP/s" if "gemm_flops" in s else ""  # GEMM operations only
+    return f"{g:.3f} s ({100 * g / s['wall_s_min']:.0f}%{rate})"
 
 
 def stage_table(report):

@@ -44,6 +44,7 @@ class BenchCliTest {
             // the time inside GEMM calls is part of the same (fastest) repeat's wall time
             double gemm = s.get("gemm_s").asDouble();
             assertTrue(gemm > 0 && gemm <= s.get("wall_s_min").asDouble(), "gemm_s " + gemm);
+            assertEquals(expected, s.get("gemm_flops").asDouble(), 0.5, "the forward pass's operations are all GEMMs");
             assertEquals(4L * n * d * d, p.get("jacobian_bytes").asLong());
         }
     }
