@@ -128,7 +128,7 @@ def main():
         rows, verdicts = comparison(ours, refs)
         out += ["", "### Side by side with the paper's pipeline (reference/pipeline_torch.py, float32, "
                 f"torch {refs[0]['versions'].get('torch')}, {refs[0]['torch_threads']} threads)", ""]
-        out += [f"Reference forward passes: " + "; ".join(f"**{r.get('impl', 'lean')}**: {IMPL_LABEL[r.get('impl', 'lean')]}"
+        out += ["Reference forward passes: " + "; ".join(f"**{r.get('impl', 'lean')}**: {IMPL_LABEL[r.get('impl', 'lean')]}"
                                                           for r in refs) + ".", ""] + rows
         out += ["", "Targets (issue 5): Jacobian ≥ 2× faster than the reference, ≥ 50% of the sgemm peak, peak memory "
                 "within weights + 2·J + 1 GB:"]

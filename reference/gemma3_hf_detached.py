@@ -39,6 +39,8 @@ mg.eager_attention_forward = _attention_detached  # Gemma3Attention resolves it 
 
 
 class Gemma3HfDetached:
+    jacobian_call = "torch.autograd.functional.jacobian(f, x, vectorize=True, strategy='reverse-mode')"
+
     def __init__(self, folder, dtype=torch.float32):
         self.model = transformers.AutoModelForCausalLM.from_pretrained(
             folder, dtype=dtype, attn_implementation="eager").eval()

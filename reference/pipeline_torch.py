@@ -60,9 +60,7 @@ def transformers_ref(hf_dir):
         subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "gemma_gguf_to_hf.py"),
                         hf_dir], check=True)
     from gemma3_hf_detached import Gemma3HfDetached  # patches transformers' Gemma 3 modules: only on request
-    m = Gemma3HfDetached(hf_dir)
-    m.jacobian_call = "torch.autograd.functional.jacobian(f, x, vectorize=True, strategy='reverse-mode')"
-    return m
+    return Gemma3HfDetached(hf_dir)
 
 
 def reset_peak_rss():
