@@ -2,7 +2,7 @@
 
 Weights are dequantized exactly (gguf.quants.dequantize) and held in float64. Hyperparameters come
 from the GGUF metadata (gemma3.* keys). The forward pass can run "detached" (see
-docs/METHOD.md §2): the per-position 1/rms factor of every RMSNorm, the whole activation
+docs/METHOD.md, "Freezing the nonlinearities"): the per-position 1/rms factor of every RMSNorm, the whole activation
 vector act(gate(x̂)) of the MLP (or, with mlp_path="gate", the factor act(g)/g and up(x̂)), and the
 attention probabilities are treated as constants; y is then an exactly linear function of x.
 
