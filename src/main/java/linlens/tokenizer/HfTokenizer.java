@@ -72,26 +72,10 @@ public final class HfTokenizer implements Tokenizer {
         try {
             HuggingFaceTokenizer t = HuggingFaceTokenizer.newInstance(
                     new ByteArrayInputStream(checked.libraryJson().getBytes(StandardCharsets.UTF_8)), Map.of("addSpecialTokens", "true"));
-            return new HfTokenizer(t, v, lengthBoundHolds(checked) ? checked.maxPieceChars() : Integer.MAX_VALUE);
+            return new HfTokenizer(t, v, checked.piecesBoundText() ? checked.maxPieceChars() : Integer.MAX_VALUE);
         } catch (IOException | RuntimeException e) {
             String m = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
             throw new ModelFormatException(file + ": cannot load the tokenizer (" + m + ")", e);
-        }
-    }
-
-    /**
-     * Whether no token covers more characters than its piece has: a plain BPE model with no
-     * normalizer (which may delete or compose characters) and no unknown token (which may stand
-     * for a run of them).
-     */
-    private static boolean lengthBoundHolds(TokenizerJsonValidator.Result checked) {
-        try {
-            JsonNode j = JSON.readTree(checked.libraryJson());
-            JsonNode m = j.path("model");
-            return m.path("type").asText().equals("BPE") && j.path("normalizer").isNull()
-                    && m.path("unk_token").isNull() && !m.path("fuse_unk").asBoolean(false);
-        } catch (IOException e) {
-            return false;
         }
     }
 

@@ -65,6 +65,9 @@ public final class TokenizerJsonValidator {
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING)
                     .maxNumberLength(64).maxStringLength((int) MAX_BYTES).build())
             .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            // vocabularies are objects with ~10^5 keys: interning them costs seconds
+            .disable(JsonFactory.Feature.INTERN_FIELD_NAMES)
+            .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
             .build());
 
     /**
@@ -76,8 +79,12 @@ public final class TokenizerJsonValidator {
      * @param added   ids listed in added_tokens
      * @param special ids of added tokens marked special
      * @param maxPieceChars the longest piece, in UTF-16 chars
+     * @param piecesBoundText whether no token stands for more characters than its piece has: a BPE
+     *        model with no normalizer (which may delete or compose characters) and no unknown
+     *        token (which may stand for a run of them)
      */
-    public record Result(String libraryJson, String[] pieces, boolean[] added, boolean[] special, int maxPieceChars) {
+    public record Result(String libraryJson, String[] pieces, boolean[] added, boolean[] special, int maxPieceChars,
+                         boolean piecesBoundText) {
         public int size() { return pieces.length; }
     }
 
@@ -152,7 +159,10 @@ public final class TokenizerJsonValidator {
             postProcessor(top.get("post_processor"), "post_processor", size);
             top.putNull("truncation");
             top.putNull("padding");
-            return new Result(top.toString(), pieces, added, special, maxPieceChars);
+            JsonNode m = top.path("model");
+            boolean bound = modelType.equals("BPE") && top.path("normalizer").isNull() && m.path("unk_token").isNull()
+                    && !m.path("fuse_unk").asBoolean(false);
+            return new Result(top.toString(), pieces, added, special, maxPieceChars, bound);
         }
 
         /** An id from the file: an integer in [0, bound). */

@@ -79,7 +79,7 @@ public final class TokenizerProbe {
         String cp = System.getProperty("java.class.path");
         if (!Files.isExecutable(java) || cp == null || cp.isBlank()) return;
         List<String> cmd = List.of(java.toString(), "-Xmx2g", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "--enable-native-access=ALL-UNNAMED", "-cp", cp, TokenizerProbe.class.getName(), String.valueOf(checked.size()));
+                "--enable-native-access=ALL-UNNAMED", "-cp", cp, TokenizerProbe.class.getName());
         Process p;
         try {
             p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -155,16 +155,16 @@ public final class TokenizerProbe {
 
     /**
      * The child: reads the library's JSON from stdin, loads it, encodes and decodes the texts, then
-     * decodes every id below {@code args[0]} alone and all together; prints {@value #OK}.
+     * decodes every id alone and all together; prints {@value #OK}.
      */
     public static void main(String[] args) throws IOException {
         PrintStream out = System.out;
         String json = new String(System.in.readAllBytes(), StandardCharsets.UTF_8);
         try (HuggingFaceTokenizer tok = HuggingFaceTokenizer.newInstance(
                 new ByteArrayInputStream(json.getBytes(StandardCharsets.UTF_8)), Map.of("addSpecialTokens", "true"))) {
+            TokenizerJsonValidator.Result checked = TokenizerJsonValidator.validate(json, -1, "tokenizer.json");
             List<String> added = new ArrayList<>();
-            com.fasterxml.jackson.databind.JsonNode tree = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
-            for (var a : tree.path("added_tokens")) added.add(a.path("content").asText());
+            for (int i = 0; i < checked.size(); i++) if (checked.added()[i]) added.add(checked.pieces()[i]);
             for (String text : texts(added)) {
                 for (boolean special : new boolean[] {true, false}) {
                     long[] ids = tok.encode(text, special, false).getIds();
@@ -172,7 +172,7 @@ public final class TokenizerProbe {
                     tok.decode(ids, true);
                 }
             }
-            int size = Integer.parseInt(args[0]);
+            int size = checked.size();
             long[][] each = new long[size][];
             long[] all = new long[size];
             for (int i = 0; i < size; i++) {
