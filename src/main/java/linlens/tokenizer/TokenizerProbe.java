@@ -13,6 +13,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -27,13 +28,14 @@ import java.util.concurrent.TimeUnit;
  * The second line of defence for the tokenizers native library: before a tokenizer.json is loaded
  * into this JVM, a child JVM (same Java, same class path) loads it and encodes and decodes a varied
  * text set. A Rust panic there aborts only the child, and the file is refused with one line. DJL
- * offers no way to turn panics into exceptions (they cross its JNI functions, where Rust aborts).
+ * 0.36 has no setting that turns panics into exceptions: a panic inside its JNI functions aborts
+ * the process (exit 134, "failed to initiate panic").
  *
- * <p>Cost: one JVM start and tokenizer load, about 0.3 s for a small tokenizer and 1–2 s for a
+ * <p>Cost: one JVM start and tokenizer load, about 0.3 s for a small tokenizer and 1–3 s for a
  * 250k-token one, once per distinct file content: passes are remembered by the sha256 of the JSON
- * given to the library, in memory and as empty marker files under
- * {@code <model cache>/.tokenizer-probes/}. Failures are not remembered (a fixed file is probed
- * again). Where no child JVM can be started, the probe is skipped and the Java checks stand alone.
+ * given to the library, in memory and as lines of {@code <model cache>/.tokenizer-probes}. Failures
+ * are not remembered (a fixed file is probed again). Where no child JVM can be started, the probe
+ * is skipped and the Java checks stand alone.
  */
 public final class TokenizerProbe {
     /** Changes whenever the text set or the library changes, so older passes do not count. */
@@ -70,8 +72,7 @@ public final class TokenizerProbe {
         String json = checked.libraryJson();
         String key = sha256(VERSION + "\n" + json);
         if (PASSED.contains(key)) return;
-        Path marker = markerDir().resolve(key);
-        if (Files.exists(marker)) {
+        if (passedBefore(key)) {
             PASSED.add(key);
             return;
         }
@@ -115,12 +116,7 @@ public final class TokenizerProbe {
         if (!done) throw new ModelFormatException(name + ": the tokenizers library did not load and run it within " + TIMEOUT_S + " s");
         if (p.exitValue() == 0 && log.contains(OK)) {
             PASSED.add(key);
-            try {
-                Files.createDirectories(marker.getParent());
-                Files.write(marker, new byte[0]);
-            } catch (IOException | RuntimeException ignored) {
-                // an unwritable cache only costs a probe next time
-            }
+            remember(key);
             return;
         }
         throw new ModelFormatException(name + ": " + failure(log, p.exitValue()));
@@ -143,7 +139,29 @@ public final class TokenizerProbe {
 
     private static String cut(String s) { return s.length() > 200 ? s.substring(0, 200) + "..." : s; }
 
-    private static Path markerDir() { return ModelCache.dir().resolve(".tokenizer-probes"); }
+    /**
+     * Passes are lines of a hidden plain file in the model cache (a folder there would be listed
+     * as a model); a line is appended in one write, so concurrent probes do not corrupt it.
+     */
+    private static Path passFile() { return ModelCache.dir().resolve(".tokenizer-probes"); }
+
+    private static boolean passedBefore(String key) {
+        try {
+            Path f = passFile();
+            return Files.isRegularFile(f) && Files.size(f) < (64L << 20) && Files.readAllLines(f).contains(key);
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    private static void remember(String key) {
+        try {
+            Files.createDirectories(passFile().getParent());
+            Files.writeString(passFile(), key + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException | RuntimeException ignored) {
+            // an unwritable cache only costs a probe next time
+        }
+    }
 
     static String sha256(String s) {
         try {
