@@ -31,7 +31,8 @@ import java.util.regex.PatternSyntaxException;
  * <li>a Replace normalizer whose pattern can match the empty string, a Prepend normalizer with an
  *     empty string;</li>
  * <li>a truncation stride not below its max_length;</li>
- * <li>a regex that runs into Oniguruma's backtracking limit on some text.</li>
+ * <li>a regex that runs into Oniguruma's backtracking limit on some text (such as {@code (a+)+b} on
+ *     a run of "a"; a repeated group that itself repeats is refused).</li>
  * </ul>
  * Truncation and padding are dropped from the copy given to the library: transformers does neither
  * unless asked, and DJL would otherwise truncate prompts silently. What the checks cannot foresee
@@ -341,7 +342,10 @@ public final class TokenizerJsonValidator {
                 case "Replace" -> replacePattern(n, field, normalizer);
                 case "Split" -> {
                     String re = n.path("pattern").path("Regex").asText(null);
-                    if (re != null) compiles(re, field + ".pattern.Regex");
+                    if (re != null) {
+                        compiles(re, field + ".pattern.Regex");
+                        notNested(re, field + ".pattern.Regex");
+                    }
                 }
                 case "Prepend" -> {
                     if (!n.path("prepend").isTextual() || n.path("prepend").asText().isEmpty())
@@ -361,6 +365,7 @@ public final class TokenizerJsonValidator {
             } else if (p.has("Regex")) {
                 if (!p.get("Regex").isTextual()) throw bad(field + ".pattern.Regex", "is not a string");
                 String re = p.get("Regex").asText();
+                notNested(re, field + ".pattern.Regex");
                 Pattern compiled = compiles(re, field + ".pattern.Regex");
                 if (normalizer && compiled == null)
                     throw bad(field + ".pattern.Regex", quote(re) + " is not a regex that can be checked (Java cannot read it)");
@@ -380,6 +385,18 @@ public final class TokenizerJsonValidator {
             } catch (PatternSyntaxException | StackOverflowError e) {
                 return null;
             }
+        }
+
+        /**
+         * Refuses a repeated group that itself repeats, such as {@code (a+)+}: on some text its
+         * backtracking reaches Oniguruma's retry limit, and the library panics mid-encode (seen
+         * with {@code (a+)+b} on a run of "a"). No tokenizer regex in use is written that way.
+         */
+        void notNested(String re, String field) {
+            int at = nestedQuantifier(re);
+            if (at >= 0)
+                throw bad(field, quote(re) + " repeats a group that itself repeats (at char " + at
+                        + "): its backtracking can crash the tokenizers library");
         }
 
         static boolean matchesEmpty(Pattern p) {
@@ -496,6 +513,79 @@ public final class TokenizerJsonValidator {
             if (t == null || !t.isIntegralNumber() || t.asLong() < 0 || t.asLong() > 0xFFFF_FFFFL)
                 throw bad(field + ".type_id", "is not a non-negative integer");
         }
+    }
+
+    /**
+     * Where a group with a repeating quantifier inside ({@code *}, {@code +}, {@code {n,m}}) is
+     * itself repeated by one of those, or -1. A scan, not a parser: escapes, {@code \p{..}}-style
+     * braces and character classes are skipped; {@code ?} and exact counts do not count as repeating.
+     */
+    static int nestedQuantifier(String re) {
+        java.util.ArrayDeque<boolean[]> groups = new java.util.ArrayDeque<>();
+        int n = re.length();
+        for (int i = 0; i < n; i++) {
+            char c = re.charAt(i);
+            if (c == '\\') {
+                if (i + 2 < n && "pPxku".indexOf(re.charAt(i + 1)) >= 0 && re.charAt(i + 2) == '{') {
+                    int close = re.indexOf('}', i + 2);
+                    i = close < 0 ? n : close;
+                } else {
+                    i++;
+                }
+                continue;
+            }
+            if (c == '[') {
+                i = classEnd(re, i);
+                continue;
+            }
+            if (c == '(') {
+                groups.push(new boolean[1]);
+                if (i + 1 < n && re.charAt(i + 1) == '?') i++; // (?:, (?=, (?i) ...: that ? is no quantifier
+                continue;
+            }
+            int q = repeats(re, i);
+            if (c == ')') {
+                boolean[] inner = groups.isEmpty() ? new boolean[1] : groups.pop();
+                int after = repeats(re, i + 1);
+                if (inner[0] && after > 0) return i + 1;
+                if (!groups.isEmpty() && (inner[0] || after > 0)) groups.peek()[0] = true;
+                continue;
+            }
+            if (q > 0 && !groups.isEmpty()) groups.peek()[0] = true;
+        }
+        return -1;
+    }
+
+    /** The length of a repeating quantifier ({@code *}, {@code +}, {@code {n,}}, {@code {n,m}} with m > n) at i, else 0. */
+    private static int repeats(String re, int i) {
+        if (i >= re.length()) return 0;
+        char c = re.charAt(i);
+        if (c == '*' || c == '+') return 1;
+        if (c != '{') return 0;
+        Matcher m = COUNT.matcher(re).region(i, re.length());
+        if (!m.lookingAt()) return 0;
+        boolean open = m.group(2) != null && m.group(3) == null;
+        boolean range = m.group(3) != null && Long.parseLong(m.group(3)) > (m.group(1).isEmpty() ? 0 : Long.parseLong(m.group(1)));
+        return open || range ? m.end() - i : 0;
+    }
+
+    private static final Pattern COUNT = Pattern.compile("\\{(\\d{0,9})(,)?(\\d{1,9})?}");
+
+    /** The index of the ']' closing the class opened at {@code start} (nested classes allowed). */
+    private static int classEnd(String re, int start) {
+        int depth = 0, n = re.length();
+        for (int i = start; i < n; i++) {
+            char c = re.charAt(i);
+            if (c == '\\') { i++; continue; }
+            if (c == '[') {
+                depth++;
+                if (i + 1 < n && re.charAt(i + 1) == '^') i++;
+                if (i + 1 < n && re.charAt(i + 1) == ']') i++; // a leading ] is literal
+            } else if (c == ']' && --depth == 0) {
+                return i;
+            }
+        }
+        return n;
     }
 
     /** The index of the first lone UTF-16 surrogate in {@code s}, or -1. */

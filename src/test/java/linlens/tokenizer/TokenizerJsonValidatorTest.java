@@ -193,6 +193,27 @@ class TokenizerJsonValidatorTest {
     }
 
     @Test
+    void regexesWithNestedRepeatsAreRefused() throws Exception {
+        // aborts mid-encode: Oniguruma's retry limit on "aaa...a!" panics the library
+        refused(t -> ((ObjectNode) t.path("pre_tokenizer").path("pretokenizers").get(0).path("pattern")).put("Regex", "(a+)+b"),
+                "pre_tokenizer.pretokenizers[0].pattern.Regex \"(a+)+b\" repeats a group that itself repeats (at char 4)");
+        refused(t -> t.set("normalizer", uncheck(() -> json("{\"type\":\"Replace\",\"pattern\":{\"Regex\":\"(?:\\\\s*x)*y\"},\"content\":\"z\"}"))),
+                "normalizer.pattern.Regex");
+        String[] used = {  // GPT-2, Llama 3, Qwen 2, GPT-4o / Llama 4, DeepSeek V3 pre-tokenizer regexes
+                "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+",
+                "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+                "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+                "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+                        + "|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+                        + "|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+                "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\\r\\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+| ?[\\p{P}\\p{S}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+                "(?:\\r\\n|\\n)+", "([a-z]+)?", "(x{3})+", "[(a+)+]", "\\(a+\\)+"};
+        for (String re : used) assertEquals(-1, TokenizerJsonValidator.nestedQuantifier(re), re);
+        for (String re : new String[] {"(a+)+b", "(a*)*", "(?:\\s*x)+", "((ab)+c)*", "(x{1,3})+", "(a+){2,}", "(?<n>\\p{L}+)+"})
+            assertTrue(TokenizerJsonValidator.nestedQuantifier(re) > 0, re);
+    }
+
+    @Test
     void jsonItself() {
         refused("{\"model\": ", "not valid JSON");
         refused("[1, 2]", "not a JSON object");
