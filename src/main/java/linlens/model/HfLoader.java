@@ -35,9 +35,10 @@ final class HfLoader {
         Family fam = Family.forHf(type);
         if (fam == null)
             throw new ModelFormatException(cfgFile + ": unsupported model_type '" + type + "' (supported: " + Family.supportedHf() + ")");
-        Tokenizer tok = HfTokenizer.open(folder);
         Safetensors st = Safetensors.openFolder(folder);
         try {
+            StoredMatrix embedding = st.tensors().get("model.embed_tokens.weight"); // token ids must stay below its rows
+            Tokenizer tok = HfTokenizer.open(folder, embedding == null ? -1 : embedding.rows());
             return build(folder, cfgFile, c, fam, tok, st);
         } catch (RuntimeException e) {
             st.close();

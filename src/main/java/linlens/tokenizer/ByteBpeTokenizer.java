@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.PriorityQueue;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -73,10 +74,30 @@ public final class ByteBpeTokenizer implements Tokenizer {
     private final Pattern pre;
     private final boolean ignoreMerges;
     private final SpecialSplitter splitter;
+    private final int[] byteToken = new int[256]; // byte value -> the token of its GPT-2 character
 
-    ByteBpeTokenizer(Vocabulary vocab, String[] merges, Pre pre, boolean ignoreMerges) {
+    /** @param src the model file, for errors */
+    ByteBpeTokenizer(Vocabulary vocab, String[] merges, Pre pre, boolean ignoreMerges, String src) {
         this.vocab = vocab;
-        for (int i = 0; i < merges.length; i++) mergeRank.put(merges[i], i);
+        // every byte must have its token: text the merges do not cover falls back to bytes
+        for (int b = 0; b < 256; b++) {
+            byteToken[b] = vocab.table.get(String.valueOf(BYTE_CHAR[b]));
+            if (byteToken[b] < 0)
+                throw new ModelFormatException(src + ": tokenizer.ggml.tokens lacks the token for byte "
+                        + String.format("0x%02X (\"%c\")", b, BYTE_CHAR[b]) + ", which byte-level BPE needs");
+        }
+        for (int i = 0; i < merges.length; i++) {
+            String m = merges[i];
+            int space = m.indexOf(' ', 1); // as llama.cpp splits a merge
+            if (space < 0 || space == m.length() - 1)
+                throw new ModelFormatException(src + ": tokenizer.ggml.merges[" + i + "] " + TokenizerJsonValidator.quote(m)
+                        + " is not two tokens separated by a space");
+            for (String part : new String[] {m.substring(0, space), m.substring(space + 1)})
+                if (vocab.table.get(part) < 0)
+                    throw new ModelFormatException(src + ": tokenizer.ggml.merges[" + i + "] names "
+                            + TokenizerJsonValidator.quote(part) + ", which is not in tokenizer.ggml.tokens");
+            mergeRank.put(m, i);
+        }
         this.pre = pre.pattern;
         this.ignoreMerges = ignoreMerges;
         this.splitter = new SpecialSplitter(vocab);
@@ -92,7 +113,11 @@ public final class ByteBpeTokenizer implements Tokenizer {
         if (!gguf.has("tokenizer.ggml.merges"))
             throw new ModelFormatException(gguf.path() + ": BPE tokenizer without merges (tokenizer.ggml.merges)");
         Vocabulary v = Vocabulary.fromGguf(gguf, 11, 11, -1, p.addBos(), false);
-        return new ByteBpeTokenizer(v, gguf.array("tokenizer.ggml.merges", String[].class), p.pre(), p.ignoreMerges());
+        if (!(gguf.metadata().get("tokenizer.ggml.merges") instanceof String[] merges))
+            throw new ModelFormatException(gguf.path() + ": tokenizer.ggml.merges is not an array of strings");
+        if (merges.length > Vocabulary.MAX_TOKENS)
+            throw new ModelFormatException(gguf.path() + ": tokenizer.ggml.merges has " + merges.length + " entries, more than " + Vocabulary.MAX_TOKENS);
+        return new ByteBpeTokenizer(v, merges, p.pre(), p.ignoreMerges(), gguf.path().toString());
     }
 
     @Override public int vocabSize() { return vocab.size(); }
@@ -120,35 +145,56 @@ public final class ByteBpeTokenizer implements Tokenizer {
         return out.stream().mapToInt(Integer::intValue).toArray();
     }
 
-    /** One pre-tokenized word: byte-mapped, then merged by rank. */
+    /**
+     * One pre-tokenized word: byte-mapped, then merged by rank, lowest rank first and leftmost on
+     * ties. A heap of candidate pairs keyed (rank, left position) keeps a long word O(n log n);
+     * a popped pair is used only if it is still adjacent with the rank it was queued with (ranks
+     * are unique per merge, so that means it is the same pair).
+     */
     private void word(String w, List<Integer> out) {
         byte[] bytes = w.getBytes(StandardCharsets.UTF_8);
-        StringBuilder mapped = new StringBuilder(bytes.length);
-        for (byte b : bytes) mapped.append(BYTE_CHAR[b & 0xff]);
+        int n = bytes.length;
+        char[] mapped = new char[n];
+        for (int i = 0; i < n; i++) mapped[i] = BYTE_CHAR[bytes[i] & 0xff];
         if (ignoreMerges) {
-            int id = vocab.table.get(mapped.toString());
+            int id = vocab.table.get(mapped, 0, n);
             if (id >= 0) { out.add(id); return; }
         }
-        List<String> sym = new ArrayList<>();
-        for (int i = 0; i < mapped.length(); i++) sym.add(String.valueOf(mapped.charAt(i)));
-        while (sym.size() > 1) {
-            int best = -1, bestRank = Integer.MAX_VALUE;
-            for (int i = 0; i + 1 < sym.size(); i++) {
-                Integer r = mergeRank.get(sym.get(i) + " " + sym.get(i + 1));
-                if (r != null && r < bestRank) { bestRank = r; best = i; }
-            }
-            if (best < 0) break;
-            sym.set(best, sym.get(best) + sym.remove(best + 1));
+        if (n == 0) return;
+        // symbol i starts at mapped[i]; merged-away symbols get size 0
+        int[] size = new int[n], next = new int[n], prev = new int[n];
+        for (int i = 0; i < n; i++) { size[i] = 1; next[i] = i + 1; prev[i] = i - 1; }
+        next[n - 1] = -1;
+        PriorityQueue<Long> queue = new PriorityQueue<>();
+        for (int i = 0; i + 1 < n; i++) queuePair(mapped, size, i, i + 1, queue);
+        while (!queue.isEmpty()) {
+            long top = queue.poll();
+            int left = (int) top, rank = (int) (top >>> 32);
+            if (size[left] == 0 || next[left] < 0 || rank(mapped, size, left, next[left]) != rank) continue;
+            int right = next[left];
+            size[left] += size[right];
+            size[right] = 0;
+            next[left] = next[right];
+            if (next[right] >= 0) prev[next[right]] = left;
+            if (prev[left] >= 0) queuePair(mapped, size, prev[left], left, queue);
+            if (next[left] >= 0) queuePair(mapped, size, left, next[left], queue);
         }
-        for (String s : sym) {
-            int id = vocab.table.get(s);
+        for (int i = 0; i != -1; i = next[i]) {
+            int id = vocab.table.get(mapped, i, size[i]);
             if (id >= 0) { out.add(id); continue; }
-            for (int i = 0; i < s.length(); i++) {  // not in the vocabulary: its bytes one by one
-                int b = vocab.table.get(String.valueOf(s.charAt(i)));
-                if (b < 0) throw new IllegalStateException("vocabulary has no token for byte " + CHAR_BYTE.get(s.charAt(i)));
-                out.add(b);
-            }
+            for (int k = i; k < i + size[i]; k++) out.add(byteToken[CHAR_BYTE.get(mapped[k])]); // not a token: its bytes
         }
+    }
+
+    private void queuePair(char[] mapped, int[] size, int left, int right, PriorityQueue<Long> queue) {
+        int r = rank(mapped, size, left, right);
+        if (r >= 0) queue.add((long) r << 32 | left);
+    }
+
+    /** The merge rank of two adjacent symbols, or -1. */
+    private int rank(char[] mapped, int[] size, int left, int right) {
+        Integer r = mergeRank.get(new String(mapped, left, size[left]) + " " + new String(mapped, right, size[right]));
+        return r == null ? -1 : r;
     }
 
     @Override

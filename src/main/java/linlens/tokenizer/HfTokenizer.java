@@ -6,7 +6,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import linlens.format.ModelFormatException;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -17,42 +19,63 @@ import java.util.Map;
  * binding, native library bundled). Special tokens are added by the tokenizer's own
  * post-processor, as transformers does; the BOS/EOS ids come from {@code tokenizer_config.json}
  * ({@code bos_token}, {@code eos_token}).
+ *
+ * <p>The native library aborts the JVM on some malformed files, so the file is first checked in
+ * Java ({@link TokenizerJsonValidator}) and then tried in a child JVM ({@link TokenizerProbe});
+ * only then is it loaded here.
  */
 public final class HfTokenizer implements Tokenizer {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final HuggingFaceTokenizer tok;
     private final Vocabulary vocab;
+    private final int maxCharsPerToken;
 
-    private HfTokenizer(HuggingFaceTokenizer tok, Vocabulary vocab) {
+    private HfTokenizer(HuggingFaceTokenizer tok, Vocabulary vocab, int maxCharsPerToken) {
         this.tok = tok;
         this.vocab = vocab;
+        this.maxCharsPerToken = maxCharsPerToken;
     }
 
-    public static HfTokenizer open(Path folder) {
+    public static HfTokenizer open(Path folder) { return open(folder, -1); }
+
+    /**
+     * @param embeddingRows the model's embedding row count: every token id must be below it
+     *                      ({@code <= 0} where not known)
+     */
+    public static HfTokenizer open(Path folder, int embeddingRows) {
         Path file = folder.resolve("tokenizer.json");
         if (!Files.exists(file)) throw new ModelFormatException(file + ": tokenizer missing (the folder has no tokenizer.json)");
-        JsonNode json = read(file), cfg = Files.exists(folder.resolve("tokenizer_config.json"))
-                ? read(folder.resolve("tokenizer_config.json")) : JSON.createObjectNode();
-        JsonNode model = json.path("model").path("vocab");
-        int size = 0;
-        for (var e : model.properties()) size = Math.max(size, e.getValue().asInt() + 1);
-        for (JsonNode a : json.path("added_tokens")) size = Math.max(size, a.path("id").asInt() + 1);
+        byte[] bytes;
+        try {
+            if (Files.size(file) > TokenizerJsonValidator.MAX_BYTES)
+                throw new ModelFormatException(file + ": " + Files.size(file) + " bytes, more than the "
+                        + TokenizerJsonValidator.MAX_BYTES + " a tokenizer.json may have");
+            bytes = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new ModelFormatException(file + ": cannot read (" + e.getMessage() + ")", e);
+        }
+        TokenizerJsonValidator.Result checked = TokenizerJsonValidator.validate(bytes, embeddingRows, file.toString());
+        Path cfgFile = folder.resolve("tokenizer_config.json");
+        JsonNode cfg = Files.exists(cfgFile) ? read(cfgFile) : JSON.createObjectNode();
+        int size = checked.size();
         String[] pieces = new String[size];
         int[] attrs = new int[size];
-        Arrays.fill(attrs, Vocabulary.ATTR_NORMAL);
-        for (var e : model.properties()) pieces[e.getValue().asInt()] = e.getKey();
-        for (JsonNode a : json.path("added_tokens")) {
-            int id = a.path("id").asInt();
-            pieces[id] = a.path("content").asText();
-            attrs[id] = a.path("special").asBoolean() ? Vocabulary.ATTR_CONTROL : Vocabulary.ATTR_USER_DEFINED;
+        for (int i = 0; i < size; i++) {
+            pieces[i] = checked.pieces()[i];
+            attrs[i] = pieces[i] == null ? Vocabulary.ATTR_UNUSED : !checked.added()[i] ? Vocabulary.ATTR_NORMAL
+                    : checked.special()[i] ? Vocabulary.ATTR_CONTROL : Vocabulary.ATTR_USER_DEFINED;
+            if (pieces[i] == null) pieces[i] = "[UNUSED_" + i + "]";
         }
-        for (int i = 0; i < size; i++) if (pieces[i] == null) { pieces[i] = "[UNUSED_" + i + "]"; attrs[i] = Vocabulary.ATTR_UNUSED; }
         int bos = special(cfg.path("bos_token"), pieces), eos = special(cfg.path("eos_token"), pieces);
         Vocabulary v = new Vocabulary(pieces, new float[size], attrs, bos, eos, -1, false, false);
+        TokenizerProbe.check(checked, file.toString());
         try {
-            return new HfTokenizer(HuggingFaceTokenizer.newInstance(file, Map.of("addSpecialTokens", "true")), v);
+            HuggingFaceTokenizer t = HuggingFaceTokenizer.newInstance(
+                    new ByteArrayInputStream(checked.libraryJson().getBytes(StandardCharsets.UTF_8)), Map.of("addSpecialTokens", "true"));
+            return new HfTokenizer(t, v, checked.piecesBoundText() ? checked.maxPieceChars() : Integer.MAX_VALUE);
         } catch (IOException | RuntimeException e) {
-            throw new ModelFormatException(file + ": cannot load the tokenizer (" + e.getMessage() + ")", e);
+            String m = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+            throw new ModelFormatException(file + ": cannot load the tokenizer (" + m + ")", e);
         }
     }
 
@@ -60,7 +83,7 @@ public final class HfTokenizer implements Tokenizer {
         try {
             return JSON.readTree(p.toFile());
         } catch (IOException e) {
-            throw new ModelFormatException(p + ": cannot read JSON", e);
+            throw new ModelFormatException(p + ": cannot read JSON (" + String.valueOf(e.getMessage()).lines().findFirst().orElse("") + ")", e);
         }
     }
 
@@ -72,11 +95,26 @@ public final class HfTokenizer implements Tokenizer {
         return -1;
     }
 
-    /** Special tokens written in the text are always recognised (the tokenizers library's behaviour); {@code parseSpecial} has no effect. */
+    /**
+     * Special tokens written in the text are always recognised (the tokenizers library's behaviour); {@code parseSpecial} has no effect.
+     *
+     * @throws IllegalArgumentException for a lone UTF-16 surrogate: the JNI string conversion would
+     *         turn it into replacement characters the user never typed ({@code linlens.model.Prompts}
+     *         refuses such prompts before they get here)
+     */
     @Override
     public int[] encode(String text, boolean addSpecial, boolean parseSpecial) {
+        int bad = TokenizerJsonValidator.loneSurrogate(text);
+        if (bad >= 0) throw new IllegalArgumentException("lone UTF-16 surrogate at char " + bad);
         Encoding e = tok.encode(text, addSpecial, false);
-        return Arrays.stream(e.getIds()).mapToInt(Math::toIntExact).toArray();
+        long[] ids = e.getIds();
+        int[] out = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            // the checks keep every id the library can give inside the vocabulary
+            if (ids[i] < 0 || ids[i] >= vocab.size()) throw new IllegalStateException("tokenizer gave id " + ids[i] + " outside its vocabulary");
+            out[i] = (int) ids[i];
+        }
+        return out;
     }
 
     @Override
@@ -90,9 +128,11 @@ public final class HfTokenizer implements Tokenizer {
 
     @Override
     public String decode(int[] ids) {
+        for (int id : ids) if (id < 0 || id >= vocab.size()) throw new IllegalArgumentException("token id " + id + " out of range");
         return tok.decode(Arrays.stream(ids).asLongStream().toArray(), false);
     }
 
+    @Override public int maxCharsPerToken() { return maxCharsPerToken; }
     @Override public int vocabSize() { return vocab.size(); }
     @Override public int bos() { return vocab.bos; }
     @Override public int eos() { return vocab.eos; }

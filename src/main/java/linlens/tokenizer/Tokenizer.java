@@ -35,6 +35,13 @@ public interface Tokenizer {
 
     int vocabSize();
 
+    /**
+     * The most characters of text one token can stand for, so that a text longer than
+     * {@code context * maxCharsPerToken()} can be refused without encoding it;
+     * {@link Integer#MAX_VALUE} where no such bound holds.
+     */
+    default int maxCharsPerToken() { return vocabulary().maxPieceChars(); }
+
     /** The beginning-of-sequence token id, or -1 if the model has none. */
     int bos();
 

@@ -37,6 +37,7 @@ public final class Vocabulary {
     final PieceTable table;
     final int bos, eos, unk;
     final boolean addBos, addEos;
+    private final int maxPieceChars;
 
     Vocabulary(String[] pieces, float[] scores, int[] attrs, int bos, int eos, int unk, boolean addBos, boolean addEos) {
         this.pieces = pieces;
@@ -48,33 +49,50 @@ public final class Vocabulary {
         this.unk = unk;
         this.addBos = addBos;
         this.addEos = addEos;
+        int longest = 1;
+        for (String p : pieces) longest = Math.max(longest, p.length());
+        this.maxPieceChars = longest;
     }
+
+    /** More tokens than any real vocabulary (~262k), few enough that per-token tables stay small. */
+    static final int MAX_TOKENS = 1 << 22;
 
     /**
      * Reads the vocabulary. {@code defaultBos}/{@code defaultEos}/{@code defaultUnk} apply where the
-     * file gives no id (llama.cpp's per-model defaults), as do the add_bos/add_eos defaults.
+     * file gives no id (llama.cpp's per-model defaults), as do the add_bos/add_eos defaults. Arrays
+     * that do not match the token list and special ids outside it are refused, naming the file and
+     * the key.
      */
     static Vocabulary fromGguf(GgufFile gguf, int defaultBos, int defaultEos, int defaultUnk,
                                boolean defaultAddBos, boolean defaultAddEos) {
         String src = gguf.path() + ": ";
         if (!gguf.has("tokenizer.ggml.tokens")) throw new ModelFormatException(src + "no tokenizer vocabulary (tokenizer.ggml.tokens)");
-        String[] pieces = gguf.array("tokenizer.ggml.tokens", String[].class).clone();
+        if (!(gguf.metadata().get("tokenizer.ggml.tokens") instanceof String[] stored))
+            throw new ModelFormatException(src + "tokenizer.ggml.tokens is not an array of strings");
+        String[] pieces = stored.clone();
         int n = pieces.length;
-        if (n == 0) throw new ModelFormatException(src + "empty tokenizer vocabulary");
+        if (n == 0) throw new ModelFormatException(src + "tokenizer.ggml.tokens is empty (an empty tokenizer vocabulary)");
+        if (n > MAX_TOKENS) throw new ModelFormatException(src + "tokenizer.ggml.tokens has " + n + " tokens, more than " + MAX_TOKENS);
         for (int i = 0; i < n; i++) if (pieces[i].isEmpty()) pieces[i] = "[EMPTY_" + i + "]"; // as llama.cpp
 
         float[] scores = new float[n];
         if (gguf.has("tokenizer.ggml.scores")) {
             Object s = gguf.metadata().get("tokenizer.ggml.scores");
-            if (s instanceof float[] f && f.length >= n) System.arraycopy(f, 0, scores, 0, n);
-            else if (s instanceof int[] a && a.length >= n) for (int i = 0; i < n; i++) scores[i] = a[i];
-            else throw new ModelFormatException(src + "tokenizer.ggml.scores is not a float or int array of at least " + n + " entries");
+            if (s instanceof float[] f && f.length == n) System.arraycopy(f, 0, scores, 0, n);
+            else if (s instanceof int[] a && a.length == n) for (int i = 0; i < n; i++) scores[i] = a[i];
+            else throw new ModelFormatException(src + "tokenizer.ggml.scores is not a float or int array of " + n
+                    + " entries, one per token" + (s instanceof float[] f ? " (it has " + f.length + ")" : s instanceof int[] a ? " (it has " + a.length + ")" : ""));
+            // NaN has no order: the merge queue would pick pairs arbitrarily
+            for (int i = 0; i < n; i++)
+                if (Float.isNaN(scores[i])) throw new ModelFormatException(src + "tokenizer.ggml.scores[" + i + "] is NaN");
         }
 
         int[] attrs = new int[n];
         if (gguf.has("tokenizer.ggml.token_type")) {
-            if (!(gguf.metadata().get("tokenizer.ggml.token_type") instanceof int[] types) || types.length < n)
-                throw new ModelFormatException(src + "tokenizer.ggml.token_type is not an int array of at least " + n + " entries");
+            Object t = gguf.metadata().get("tokenizer.ggml.token_type");
+            if (!(t instanceof int[] types) || types.length != n)
+                throw new ModelFormatException(src + "tokenizer.ggml.token_type is not an int array of " + n
+                        + " entries, one per token" + (t instanceof int[] a ? " (it has " + a.length + ")" : ""));
             for (int i = 0; i < n; i++) attrs[i] = attrOfType(types[i]);
         } else {
             java.util.Arrays.fill(attrs, ATTR_NORMAL);
@@ -84,6 +102,7 @@ public final class Vocabulary {
         int bos = specialId(gguf, "tokenizer.ggml.bos_token_id", defaultBos, n);
         int eos = specialId(gguf, "tokenizer.ggml.eos_token_id", defaultEos, n);
         int unk = specialId(gguf, "tokenizer.ggml.unknown_token_id", defaultUnk, n);
+        specialId(gguf, "tokenizer.ggml.padding_token_id", -1, n);
         boolean addBos = gguf.bool("tokenizer.ggml.add_bos_token", defaultAddBos);
         boolean addEos = gguf.bool("tokenizer.ggml.add_eos_token", defaultAddEos);
         if (addBos && bos < 0) throw new ModelFormatException(src + "tokenizer.ggml.add_bos_token is true but there is no BOS token id");
@@ -91,11 +110,24 @@ public final class Vocabulary {
         return new Vocabulary(pieces, scores, attrs, bos, eos, unk, addBos, addEos);
     }
 
+    /**
+     * A special token id: the file's, else the default where it is in range. An id of -1 (or
+     * 0xFFFFFFFF, its unsigned form) means none is given; any other id outside the vocabulary is
+     * refused (llama.cpp would warn and use the default, silently changing every prompt).
+     */
     private static int specialId(GgufFile gguf, String key, int fallback, int n) {
         int id = fallback >= 0 && fallback < n ? fallback : -1;
         if (gguf.has(key)) {
-            long v = gguf.integer(key);
-            if (v >= 0 && v < n) id = (int) v; // out-of-range ids fall back, as in llama.cpp
+            long v;
+            try {
+                v = gguf.integer(key);
+            } catch (ModelFormatException e) {
+                throw new ModelFormatException(gguf.path() + ": " + key + " is not an integer");
+            }
+            if (v == -1 || v == 0xFFFF_FFFFL) return id;
+            if (v < 0 || v >= n)
+                throw new ModelFormatException(gguf.path() + ": " + key + " is " + v + ", outside the vocabulary of " + n + " tokens");
+            id = (int) v;
         }
         return id;
     }
@@ -113,6 +145,9 @@ public final class Vocabulary {
     }
 
     public int size() { return pieces.length; }
+
+    /** The longest piece in UTF-16 chars: no token stands for more characters of text (at least 1). */
+    public int maxPieceChars() { return maxPieceChars; }
 
     /** The raw piece as stored in the model (e.g. "▁the", "<0x0A>", "<start_of_turn>"). */
     public String piece(int id) { return pieces[id]; }

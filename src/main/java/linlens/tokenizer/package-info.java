@@ -8,6 +8,12 @@
  * {@code Tokenizer} implementation over the shared {@link linlens.tokenizer.Vocabulary} and
  * special-token splitter, plus a case in the factory.
  *
+ * <p>Untrusted input: GGUF tokenizer metadata is checked against the token list (array lengths,
+ * special ids, merges, NaN scores) and refused with the file and key named. A Hugging Face
+ * {@code tokenizer.json} is checked in Java by {@link linlens.tokenizer.TokenizerJsonValidator}
+ * and then tried in a child JVM by {@link linlens.tokenizer.TokenizerProbe} before the native
+ * tokenizers library loads it here, since that library aborts the JVM on some malformed files.
+ *
  * <p>Known differences from llama.cpp: the LSTRIP/RSTRIP special-token attributes that llama.cpp
  * sets for a few models by name are not applied; decoding shows control tokens by name and a
  * literal U+2581 in the input decodes as a space (it is the same token).
