@@ -43,6 +43,8 @@ public final class TokenizerProbe {
     static final long TIMEOUT_S = 120;
     private static final String OK = "PROBE-OK", ERROR = "PROBE-ERROR: ";
     private static final Set<String> PASSED = ConcurrentHashMap.newKeySet();
+    /** Child JVMs started so far (tests check that a remembered pass starts none). */
+    static final java.util.concurrent.atomic.AtomicInteger LAUNCHES = new java.util.concurrent.atomic.AtomicInteger();
 
     private TokenizerProbe() {}
 
@@ -84,6 +86,7 @@ public final class TokenizerProbe {
         Process p;
         try {
             p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            LAUNCHES.incrementAndGet();
         } catch (IOException | RuntimeException e) {
             return; // no child JVM here: the Java checks stand alone
         }
