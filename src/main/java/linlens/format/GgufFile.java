@@ -67,8 +67,8 @@ public final class GgufFile implements AutoCloseable {
             for (long i = 0; i < nKv; i++) {
                 reading = "metadata entry " + i;
                 String key = string();
-                reading = "metadata " + key;
-                if (md.put(key, value(u32(), 0)) != null) throw bad("metadata " + key + " appears twice");
+                reading = "metadata " + ModelLimits.shown(key);
+                if (md.put(key, value(u32(), 0)) != null) throw bad("metadata " + ModelLimits.shown(key) + " appears twice");
             }
             metadata = Collections.unmodifiableMap(md);
             long alignment = 32;
@@ -84,13 +84,13 @@ public final class GgufFile implements AutoCloseable {
             for (int i = 0; i < nTensors; i++) {
                 reading = "tensor info " + i;
                 String name = string();
-                reading = "tensor " + name;
+                reading = "tensor " + ModelLimits.shown(name);
                 int nd = u32();
-                if (nd < 1 || nd > 4) throw bad("tensor " + name + " has " + nd + " dimensions");
+                if (nd < 1 || nd > 4) throw bad(reading + " has " + Integer.toUnsignedString(nd) + " dimensions");
                 long[] dims = new long[nd];
                 for (int d = 0; d < nd; d++) {
                     dims[d] = u64();
-                    if (dims[d] <= 0) throw bad("tensor " + name + " has a non-positive dimension (" + Long.toUnsignedString(dims[d]) + ")");
+                    if (dims[d] <= 0) throw bad(reading + " has a non-positive dimension (" + Long.toUnsignedString(dims[d]) + ")");
                 }
                 infos[i] = new Info(name, dims, u32(), u64());
             }
@@ -99,10 +99,11 @@ public final class GgufFile implements AutoCloseable {
             Map<String, GgufTensor> ts = new LinkedHashMap<>();
             for (Info in : infos) {
                 GgmlType type = GgmlType.byId(in.type);
+                String shown = ModelLimits.shown(in.name);
                 String shape = java.util.Arrays.toString(in.dims);
-                if (type == null) throw bad("tensor " + in.name + " has unknown tensor type " + in.type);
+                if (type == null) throw bad("tensor " + shown + " has unknown tensor type " + in.type);
                 if (in.dims[0] % type.blockSize != 0)
-                    throw bad("tensor " + in.name + " row of " + in.dims[0] + " is not a multiple of the " + type + " block");
+                    throw bad("tensor " + shown + " row of " + in.dims[0] + " is not a multiple of the " + type + " block");
                 // Rows and columns are Java ints everywhere after this (StoredMatrix).
                 long rows = 1;
                 for (int d = 1; d < in.dims.length; d++) {
@@ -110,16 +111,16 @@ public final class GgufFile implements AutoCloseable {
                     rows *= in.dims[d];
                 }
                 if (in.dims[0] > Integer.MAX_VALUE || rows > Integer.MAX_VALUE)
-                    throw bad("tensor " + in.name + " has shape " + shape + ": more than 2^31-1 rows or columns");
+                    throw bad("tensor " + shown + " has shape " + shape + ": more than 2^31-1 rows or columns");
                 long blocks = in.dims[0] / type.blockSize * rows;  // both factors < 2^31: exact
                 if (blocks > Long.MAX_VALUE / type.typeSize)
-                    throw bad("tensor " + in.name + " has shape " + shape + ": its byte size overflows");
+                    throw bad("tensor " + shown + " has shape " + shape + ": its byte size overflows");
                 long size = blocks * type.typeSize;
                 if (in.offset < 0 || in.offset > data.byteSize() - dataStart || size > data.byteSize() - dataStart - in.offset)
-                    throw bad("tensor " + in.name + " lies outside the file (truncated or corrupt: its " + size
+                    throw bad("tensor " + shown + " lies outside the file (truncated or corrupt: its " + size
                             + " bytes at data offset " + Long.toUnsignedString(in.offset) + " end beyond the "
                             + Math.max(0, data.byteSize() - dataStart) + " bytes of the data section)");
-                if (ts.containsKey(in.name)) throw bad("tensor " + in.name + " appears twice");
+                if (ts.containsKey(in.name)) throw bad("tensor " + shown + " appears twice");
                 ts.put(in.name, new GgufTensor(in.name, in.dims, type, data, dataStart + in.offset, size));
             }
             tensors = Collections.unmodifiableMap(ts);

@@ -78,4 +78,22 @@ public final class ModelLimits {
         throw new ModelFormatException(String.format("%s: model needs ~%.1f GB of heap for %s, the JVM has %.1f GB; "
                 + "set LINLENS_JAVA_OPTS=-Xmx%dg", file, bytes / 1e9, what, max / 1e9, bytes * 5 / 4 / (1L << 30) + 1));
     }
+
+    /**
+     * A name or value read from a file, fit for a one-line message: control characters escaped,
+     * at most 80 characters (a hostile file can hold megabytes of binary in a tensor name).
+     */
+    public static String shown(Object value) {
+        String v = String.valueOf(value);
+        StringBuilder sb = new StringBuilder();
+        int i = 0;
+        for (; i < v.length() && sb.length() < 80; i++) {
+            char ch = v.charAt(i);
+            // control characters and the replacement character of undecodable UTF-8 bytes
+            if (Character.isISOControl(ch) || ch == '\uFFFD')
+                sb.append(String.format("\\u%04x", (int) ch));
+            else sb.append(ch);
+        }
+        return i < v.length() ? sb + "…" : sb.toString();
+    }
 }

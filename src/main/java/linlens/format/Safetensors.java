@@ -79,32 +79,33 @@ public final class Safetensors implements AutoCloseable {
         Map<String, Path> shards = new LinkedHashMap<>();
         for (var e : map.properties()) {
             if (!e.getValue().isTextual())
-                throw new ModelFormatException(index + ": weight_map." + e.getKey() + " is not a file name");
+                throw new ModelFormatException(index + ": weight_map." + ModelLimits.shown(e.getKey()) + " is not a file name");
             String shard = e.getValue().asText();
             if (!shards.containsKey(shard)) shards.put(shard, shardPath(index, e.getKey(), shard));
         }
         for (Path p : shards.values()) read(p);
         for (var e : map.properties())
             if (!tensors.containsKey(e.getKey()))
-                throw new ModelFormatException(shards.get(e.getValue().asText()) + ": tensor " + e.getKey()
+                throw new ModelFormatException(shards.get(e.getValue().asText()) + ": tensor " + ModelLimits.shown(e.getKey())
                         + " listed in " + INDEX + " is missing");
     }
 
     /** A shard's path, refused unless it lies inside the model folder (also after following symlinks). */
-    private Path shardPath(Path index, String tensor, String shard) {
+    private Path shardPath(Path index, String tensorName, String shard) {
+        String tensor = ModelLimits.shown(tensorName);
         Path p;
         try {
             p = folder.resolve(shard);
         } catch (java.nio.file.InvalidPathException e) {
-            throw new ModelFormatException(index + ": weight_map." + tensor + " = '" + shard + "' is not a valid file name");
+            throw new ModelFormatException(index + ": weight_map." + tensor + " = '" + ModelLimits.shown(shard) + "' is not a valid file name");
         }
         Path root = folder.toAbsolutePath().normalize();
         if (shard.isEmpty() || !p.toAbsolutePath().normalize().startsWith(root) || p.toAbsolutePath().normalize().equals(root))
-            throw new ModelFormatException(index + ": weight_map." + tensor + " = '" + shard + "' lies outside the model folder");
+            throw new ModelFormatException(index + ": weight_map." + tensor + " = '" + ModelLimits.shown(shard) + "' lies outside the model folder");
         if (!Files.exists(p)) throw new ModelFormatException(p + ": shard listed in " + INDEX + " is missing");
         try {
             if (!p.toRealPath().startsWith(folder.toRealPath()))
-                throw new ModelFormatException(index + ": weight_map." + tensor + " = '" + shard
+                throw new ModelFormatException(index + ": weight_map." + tensor + " = '" + ModelLimits.shown(shard)
                         + "' links to a file outside the model folder");
         } catch (IOException e) {
             throw new ModelFormatException(p + ": cannot read (" + e.getMessage() + ")", e);
@@ -147,7 +148,7 @@ public final class Safetensors implements AutoCloseable {
             if (e.getKey().equals("__metadata__")) continue;
             String name = e.getKey();
             JsonNode t = e.getValue();
-            String where = p + ": tensor " + name;
+            String where = p + ": tensor " + ModelLimits.shown(name);
             if (!t.isObject()) throw new ModelFormatException(where + " is not described by a JSON object");
             String dtype = t.path("dtype").asText();
             GgmlType type = switch (dtype) {
@@ -155,18 +156,18 @@ public final class Safetensors implements AutoCloseable {
                 case "F16" -> GgmlType.F16;
                 case "BF16" -> GgmlType.BF16;
                 case "F64" -> GgmlType.F64;
-                default -> throw new ModelFormatException(where + " has unsupported dtype " + dtype
+                default -> throw new ModelFormatException(where + " has unsupported dtype " + ModelLimits.shown(dtype)
                         + " (supported: F32, F16, BF16, F64)");
             };
             JsonNode shapeNode = t.path("shape");
             if (!shapeNode.isArray() || shapeNode.size() > 8)
-                throw new ModelFormatException(where + ": shape " + shapeNode + " is not a list of at most 8 dimensions");
+                throw new ModelFormatException(where + ": shape " + ModelLimits.shown(shapeNode) + " is not a list of at most 8 dimensions");
             long[] shape = new long[shapeNode.size()];
             for (int i = 0; i < shape.length; i++) {
                 JsonNode dimNode = shapeNode.get(i);
                 if (!dimNode.canConvertToExactIntegral() || !dimNode.canConvertToLong() || dimNode.asLong() < 0
                         || dimNode.asLong() > Integer.MAX_VALUE)
-                    throw new ModelFormatException(where + ": shape " + shapeNode + " has a dimension that is not an integer in 0..2^31-1");
+                    throw new ModelFormatException(where + ": shape " + ModelLimits.shown(shapeNode) + " has a dimension that is not an integer in 0..2^31-1");
                 shape[i] = dimNode.asLong();
             }
             // Rows are the first dimension and columns the product of the others, each an int;
@@ -177,12 +178,12 @@ public final class Safetensors implements AutoCloseable {
                 count = shape[i] == 0 || count <= Long.MAX_VALUE / 8 / shape[i] ? count * shape[i] : Long.MAX_VALUE;
             }
             if (cols > Integer.MAX_VALUE || count > Long.MAX_VALUE / 8)
-                throw new ModelFormatException(where + ": shape " + shapeNode + " has more than 2^31-1 columns or its size overflows");
+                throw new ModelFormatException(where + ": shape " + ModelLimits.shown(shapeNode) + " has more than 2^31-1 columns or its size overflows");
             long need = count * type.typeSize;
             JsonNode offs = t.path("data_offsets");
             if (!offs.isArray() || offs.size() != 2 || !offs.get(0).canConvertToExactIntegral() || !offs.get(1).canConvertToExactIntegral()
                     || !offs.get(0).canConvertToLong() || !offs.get(1).canConvertToLong())
-                throw new ModelFormatException(where + ": data_offsets " + offs + " is not a pair of integers");
+                throw new ModelFormatException(where + ": data_offsets " + ModelLimits.shown(offs) + " is not a pair of integers");
             long begin = offs.get(0).asLong(), end = offs.get(1).asLong();
             if (begin < 0 || end < begin || end > dataBytes)
                 throw new ModelFormatException(where + " lies outside the file (data_offsets [" + begin + ", " + end

@@ -59,12 +59,12 @@ final class HfLoader {
                 if (fallback == null) throw new ModelFormatException(file + ": missing or non-numeric '" + field + "'");
                 return fallback;
             }
-            if (!n.isNumber()) throw new ModelFormatException(file + ": missing or non-numeric '" + field + "' (" + n + ")");
+            if (!n.isNumber()) throw new ModelFormatException(file + ": missing or non-numeric '" + field + "' (" + ModelLimits.shown(n) + ")");
             double d = n.asDouble();
             boolean integral = n.isIntegralNumber() || (Double.isFinite(d) && d == Math.rint(d));
-            if (!integral) throw new ModelFormatException(file + ": " + field + " = " + n + " is not an integer");
+            if (!integral) throw new ModelFormatException(file + ": " + field + " = " + ModelLimits.shown(n) + " is not an integer");
             if (!n.canConvertToLong() || Math.abs(d) > 9e18)
-                throw new ModelFormatException(file + ": " + field + " = " + n + " is implausibly large (the limit is " + max + ")");
+                throw new ModelFormatException(file + ": " + field + " = " + ModelLimits.shown(n) + " is implausibly large (the limit is " + max + ")");
             return ModelLimits.count(file, field, n.isIntegralNumber() ? n.asLong() : (long) d, min, max);
         }
 
@@ -74,7 +74,7 @@ final class HfLoader {
                 if (Double.isNaN(fallback)) throw new ModelFormatException(file + ": missing or non-numeric '" + field + "'");
                 return fallback;
             }
-            if (!n.isNumber()) throw new ModelFormatException(file + ": " + field + " = " + n + " is not a number");
+            if (!n.isNumber()) throw new ModelFormatException(file + ": " + field + " = " + ModelLimits.shown(n) + " is not a number");
             return n.asDouble();
         }
 
@@ -85,7 +85,7 @@ final class HfLoader {
 
         boolean bool(JsonNode n, String field, boolean fallback) {
             if (!set(n)) return fallback;
-            if (!n.isBoolean()) throw new ModelFormatException(file + ": " + field + " = " + n + " is not true or false");
+            if (!n.isBoolean()) throw new ModelFormatException(file + ": " + field + " = " + ModelLimits.shown(n) + " is not true or false");
             return n.booleanValue();
         }
     }
@@ -246,7 +246,7 @@ final class HfLoader {
                         j.positive(p.path("original_max_position_embeddings"), key + "original_max_position_embeddings", Double.NaN));
             }
             case "longrope" -> ModelConfig.divided(inv, factors(j, p, key, "short_factor", inv.length));
-            default -> throw new ModelFormatException(j.file() + ": unsupported rope_type '" + ropeType(p)
+            default -> throw new ModelFormatException(j.file() + ": unsupported rope_type '" + ModelLimits.shown(ropeType(p))
                     + "' (supported: default, linear, llama3, longrope)");
         };
     }

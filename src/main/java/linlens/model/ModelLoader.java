@@ -253,7 +253,11 @@ public final class ModelLoader {
         double eps = ModelLimits.positive(f, p + "attention.layer_norm_rms_epsilon", g.real(p + "attention.layer_norm_rms_epsilon"));
         if (g.integer(p + "attention.value_length", headDim) != headDim)
             throw new ModelFormatException(g.path() + ": value head size differs from key head size");
-        int rotaryDim = ModelLimits.count(f, p + "rope.dimension_count", g.integer(p + "rope.dimension_count", headDim), 2, headDim);
+        int rotaryDim = ModelLimits.count(f, p + "rope.dimension_count", g.integer(p + "rope.dimension_count", headDim),
+                2, ModelLimits.MAX_WIDTH);
+        if (rotaryDim > headDim)
+            throw new ModelFormatException(f + ": " + p + "rope.dimension_count = " + rotaryDim + " exceeds the head size "
+                    + p + "attention.key_length = " + headDim);
         if (rotaryDim % 2 != 0) throw new ModelFormatException(f + ": " + p + "rope.dimension_count = " + rotaryDim + " must be even");
         double base = ModelLimits.positive(f, p + "rope.freq_base", g.real(p + "rope.freq_base", 10000.0));
         int window = ModelLimits.count(f, p + "attention.sliding_window", g.integer(p + "attention.sliding_window", 0),
