@@ -76,7 +76,7 @@ public final class ModelLimits {
         long max = Runtime.getRuntime().maxMemory();
         if (bytes <= max) return;
         throw new ModelFormatException(String.format("%s: model needs ~%.1f GB of heap for %s, the JVM has %.1f GB; "
-                + "set LINLENS_JAVA_OPTS=-Xmx%dg", file, bytes / 1e9, what, max / 1e9, bytes * 5 / 4 / (1L << 30) + 1));
+                + "set LINLENS_JAVA_OPTS=-Xmx%dg", file, bytes / 1e9, what, max / 1e9, (long) Math.ceil(bytes * 1.25 / (1L << 30))));
     }
 
     /**

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import linlens.cli.Main;
 import linlens.format.ModelFormatException;
+import linlens.format.ModelLimits;
 import linlens.testing.GgufEdit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -275,6 +276,16 @@ class HostileModelFilesTest {
         Files.createSymbolicLink(f.resolve("model-00003-of-00003.safetensors"), outside.resolve("w.safetensors"));
         Files.writeString(index, original);
         refused(f, "weight_map.lm_head.weight = 'model-00003-of-00003.safetensors' links to a file outside the model folder");
+    }
+
+    @Test
+    void countsWithinTheBoundsButBeyondTheHeapAreRefusedBeforeAllocating() {
+        int layers = ModelLimits.MAX_LAYERS, d = ModelLimits.MAX_WIDTH;
+        ModelConfig huge = new ModelConfig("llama", d, layers, 64, 8, 128, ModelLimits.MAX_FFN, ModelLimits.MAX_VOCAB, 4096,
+                1e-5, 0.1, 128, Family.RopeStyle.NEOX, 1.0, new int[layers], new double[layers][0], null);
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> ModelLoader.checkConfig("big.gguf", huge));
+        assertTrue(e.getMessage().startsWith("big.gguf: model needs ~") && e.getMessage().contains("1024 layers of width 65536")
+                && e.getMessage().contains("set LINLENS_JAVA_OPTS=-Xmx"), e.getMessage());
     }
 
     // ---- non-finite values from the forward pass
