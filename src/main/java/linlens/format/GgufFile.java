@@ -74,7 +74,7 @@ public final class GgufFile implements AutoCloseable {
             long alignment = 32;
             if (md.containsKey("general.alignment")) {
                 Object a = md.get("general.alignment");
-                if (!(a instanceof Integer || a instanceof Long)) throw bad("general.alignment = " + a + " is not an integer");
+                if (!(a instanceof Integer || a instanceof Long)) throw bad("general.alignment = " + ModelLimits.shown(a) + " is not an integer");
                 alignment = ((Number) a).longValue();
                 if (alignment <= 0 || alignment > 1 << 30 || (alignment & (alignment - 1)) != 0)
                     throw bad("general.alignment = " + alignment + " must be a power of two ≤ 2^30");

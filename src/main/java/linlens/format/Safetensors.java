@@ -136,6 +136,8 @@ public final class Safetensors implements AutoCloseable {
         if (headerLen <= 0 || headerLen > seg.byteSize() - 8 || headerLen > ModelLimits.MAX_JSON_BYTES)
             throw new ModelFormatException(p + ": not a safetensors file (bad header length " + Long.toUnsignedString(headerLen)
                     + " for a file of " + seg.byteSize() + " bytes)");
+        // the header's bytes, its String and Jackson's tree of it
+        ModelLimits.requireHeap(p, 16 * headerLen, "the safetensors header");
         JsonNode header;
         try {
             header = JSON.readTree(new String(seg.asSlice(8, headerLen).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8));

@@ -33,7 +33,7 @@ final class HfLoader {
         String type = c.path("model_type").asText("");
         Family fam = Family.forHf(type);
         if (fam == null)
-            throw new ModelFormatException(cfgFile + ": unsupported model_type '" + type + "' (supported: " + Family.supportedHf() + ")");
+            throw new ModelFormatException(cfgFile + ": unsupported model_type '" + ModelLimits.shown(type) + "' (supported: " + Family.supportedHf() + ")");
         Hyper h = hyper(new Json(cfgFile), c, fam);
         Path tokFile = folder.resolve("tokenizer.json");
         // A named pipe in place of tokenizer.json would block the tokenizer's read forever.

@@ -236,7 +236,7 @@ public final class ModelLoader {
         String arch = g.string("general.architecture");
         Family fam = Family.forGguf(arch);
         if (fam == null)
-            throw new ModelFormatException(g.path() + ": unsupported architecture '" + arch + "' (supported: " + Family.supportedGguf() + ")");
+            throw new ModelFormatException(g.path() + ": unsupported architecture '" + ModelLimits.shown(arch) + "' (supported: " + Family.supportedGguf() + ")");
         String p = arch + ".";
         Path f = g.path();
         Tensors ts = new Tensors(f.toString(), g.tensors()::get);

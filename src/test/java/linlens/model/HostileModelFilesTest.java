@@ -288,6 +288,19 @@ class HostileModelFilesTest {
                 && e.getMessage().contains("set LINLENS_JAVA_OPTS=-Xmx"), e.getMessage());
     }
 
+    @Test
+    void safetyNetWrapsWhatTheExplicitChecksMiss() throws IOException {
+        // Token ids in tokenizer.json are the tokenizer's to check; whatever its parser throws on
+        // a negative or enormous id (an index exception, running out of heap), loading still ends
+        // in one line naming the model.
+        for (String id : new String[] {"-5", "99999999999"}) {
+            Path f = hf("llama3");
+            Files.writeString(f.resolve("tokenizer.json"),
+                    "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": " + id + "}, \"merges\": []}}");
+            refused(f);
+        }
+    }
+
     // ---- non-finite values from the forward pass
 
     @Test
