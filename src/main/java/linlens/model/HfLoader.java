@@ -133,6 +133,8 @@ final class HfLoader {
                     : legacy;
             fullKey = localKey = "rope_scaling.";
         }
+        // an absent set means the defaults (as before); anything but an object is refused
+        if (localRope.isMissingNode()) localRope = JsonNodeFactory.instance.objectNode();
         if (!fullRope.isObject() || !localRope.isObject())
             throw new ModelFormatException(cfgFile + ": rope_parameters must hold an object of RoPE parameters");
         JsonNode partialNode = Json.set(fullRope.path("partial_rotary_factor")) ? fullRope.path("partial_rotary_factor")
