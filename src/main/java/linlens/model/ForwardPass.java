@@ -2,6 +2,7 @@ package linlens.model;
 
 import linlens.blas.Arith;
 import linlens.blas.WeightGemm;
+import linlens.format.ModelFormatException;
 
 /**
  * The transformer's forward pass over a whole prompt, in fp64, for every family. Each
@@ -40,7 +41,9 @@ public final class ForwardPass {
         double[] x = new double[ids.length * d];
         float[] row = new float[d];
         for (int t = 0; t < ids.length; t++) {
-            if (ids[t] < 0 || ids[t] >= cfg.vocab()) throw new IllegalArgumentException("token id " + ids[t] + " out of range");
+            if (ids[t] < 0 || ids[t] >= cfg.vocab())
+                throw new ModelFormatException(model.source() + ": token id " + ids[t] + " is outside the embedding's "
+                        + cfg.vocab() + " rows (the tokenizer and the weights disagree)");
             model.embedding().rowsToFloat(ids[t], 1, row, 0);
             for (int j = 0; j < d; j++) x[t * d + j] = row[j] * scale;
         }
@@ -116,7 +119,13 @@ public final class ForwardPass {
             frozen[l] = new Frozen.Layer(attnNormScale, probs, postAttnScale, ffnNormScale, act, factor, u, postFfnScale);
             if (keepActivations)
                 acts[l] = new ForwardTrace.Activations(attnRaw, hMid, mlpRaw, qkv[0], qkv[1], qkv[2], qkv[3], qkv[4], g);
-            if (hook != null) hook.afterLayer(l, h, n);
+            requireFinite(h, l);
+            if (hook != null) {
+                hook.afterLayer(l, h, n);
+                if (firstNonFinite(h) >= 0)
+                    throw new InputException("the steering made the residual stream non-finite at layer " + l
+                            + ": use a smaller strength");
+            }
         }
         resid[L] = h.clone();
         double[] finalScale = rmsScales(h, n, d, model.outputNorm());
@@ -129,7 +138,33 @@ public final class ForwardPass {
     public double[] logits(double[] y) {
         double[] out = new double[cfg.vocab()];
         gemm.xWt(y, 0, 1, cfg.dim(), model.output(), 0, cfg.vocab(), out, 0, cfg.vocab(), false);
+        int bad = firstNonFinite(out);
+        if (bad >= 0)
+            throw new ModelFormatException(model.source() + ": model produced non-finite values in the logits ("
+                    + out[bad] + " for token " + bad + "); the output weights or norms are corrupt");
         return out;
+    }
+
+    /**
+     * Stops at a non-finite residual stream: corrupt weights or a corrupt norm epsilon would
+     * otherwise turn every later number into NaN and the prediction into token -1. One pass over
+     * n·d values per layer, next to the layer's O(n·d·F) work; the numbers are not touched.
+     */
+    private void requireFinite(double[] h, int layer) {
+        int bad = firstNonFinite(h);
+        if (bad >= 0)
+            throw new ModelFormatException(model.source() + ": model produced non-finite values at layer " + layer
+                    + " (" + h[bad] + "); the weights or norm epsilon are corrupt");
+    }
+
+    /** Index of the first NaN or infinity, or -1. */
+    private static int firstNonFinite(double[] x) {
+        // x - x is 0 for every finite x and NaN otherwise: one branch-free sum over the array.
+        double probe = 0;
+        for (double v : x) probe += v - v;
+        if (probe == 0) return -1;
+        for (int i = 0; i < x.length; i++) if (!Double.isFinite(x[i])) return i;
+        return -1;
     }
 
     /** Per-position RMSNorm scales w_j / rms(x_p): the frozen diagonal of the norm. */

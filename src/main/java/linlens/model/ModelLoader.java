@@ -1,6 +1,11 @@
 package linlens.model;
 
+import linlens.format.Dequant;
+import linlens.format.GgmlType;
 import linlens.format.GgufFile;
+import linlens.format.GgufTensor;
+import linlens.format.ModelLimits;
+import linlens.format.SafetensorsTensor;
 import linlens.format.ModelFormatException;
 import linlens.format.RowSlice;
 import linlens.format.StoredMatrix;
@@ -19,15 +24,73 @@ import java.util.function.Function;
 public final class ModelLoader {
     private ModelLoader() {}
 
+    /**
+     * Loads a model file or folder. Every problem with the file is a {@link ModelFormatException}
+     * naming it: the explicit checks come first; any other exception the parsing raises (a bug the
+     * checks missed, or a broken file they did not foresee) is wrapped as a safety net, and so is
+     * running out of heap while loading.
+     */
     public static Transformer load(Path path) {
+        try {
+            return loadChecked(path);
+        } catch (ModelFormatException | InputException e) {
+            throw e;
+        } catch (OutOfMemoryError e) {
+            throw new ModelFormatException(String.format("%s: loading the model ran out of heap (the JVM has %.1f GB); "
+                    + "set LINLENS_JAVA_OPTS=-Xmx<more>g", path, Runtime.getRuntime().maxMemory() / 1e9), e);
+        } catch (RuntimeException e) {
+            String msg = e.getMessage() == null || e.getMessage().contains("MemorySegment") ? ""
+                    : ": " + e.getMessage().lines().findFirst().orElse("");
+            throw new ModelFormatException(path + ": corrupt model file (" + e.getClass().getSimpleName() + msg + ")", e);
+        }
+    }
+
+    private static Transformer loadChecked(Path path) {
         if (Files.isDirectory(path)) return HfLoader.load(path);
         GgufFile gguf = GgufFile.open(path);
         try {
             return fromGguf(gguf);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             gguf.close();
             throw e;
         }
+    }
+
+    /** Heads, kv heads and head size agree: kv heads divide the heads, and the q and kv widths stay bounded. */
+    static void checkHeads(Object file, int heads, int kvHeads, int headDim, String headsKey, String kvKey, String headDimKey) {
+        if (kvHeads > heads || heads % kvHeads != 0)
+            throw new ModelFormatException(file + ": " + headsKey + " = " + heads + " is not a multiple of "
+                    + kvKey + " = " + kvHeads);
+        if ((long) heads * headDim > ModelLimits.MAX_WIDTH)
+            throw new ModelFormatException(file + ": " + headsKey + " × " + headDimKey + " = " + heads + " × " + headDim
+                    + " is implausibly large (the limit is " + ModelLimits.MAX_WIDTH + ")");
+    }
+
+    /** The embedding's row count (the vocabulary), bounded. */
+    static int vocabRows(Object file, StoredMatrix embd) {
+        return ModelLimits.count(file, "tensor " + embd.name() + " rows (the vocabulary)", embd.rows(), 1, ModelLimits.MAX_VOCAB);
+    }
+
+    /**
+     * Last checks of a configuration built from validated fields: derived numbers are finite, and
+     * the heap can hold what loading and a one-token forward pass allocate from these counts.
+     */
+    static void checkConfig(Object file, ModelConfig c) {
+        for (double[][] perLayer : c.longRope() == null ? new double[][][] {c.invFreq()}
+                : new double[][][] {c.invFreq(), c.longRope().invFreq()})
+            for (double[] inv : perLayer)
+                for (double f : inv)
+                    if (!Double.isFinite(f) || f < 0)
+                        throw new ModelFormatException(file + ": the RoPE parameters give a non-finite frequency (" + f + ")");
+        if (!(Double.isFinite(c.attnScale()) && c.attnScale() > 0))
+            throw new ModelFormatException(file + ": attention scale " + c.attnScale() + " is not a finite number > 0");
+        if (!(Double.isFinite(c.ropeAttnFactor()) && c.ropeAttnFactor() > 0))
+            throw new ModelFormatException(file + ": RoPE attention factor " + c.ropeAttnFactor() + " is not a finite number > 0");
+        // Per layer: norm weights and biases (doubles, plus their float staging) and a one-token
+        // forward pass's kept rows (residuals, branch outputs, frozen MLP factors); plus logits.
+        long perLayer = 12L * (6L * c.dim() + 2L * c.qDim() + 3L * c.kvDim()) + 8L * (6L * c.dim() + 6L * c.ffnDim());
+        ModelLimits.requireHeap(file, perLayer * c.layers() + 16L * c.vocab(),
+                c.layers() + " layers of width " + c.dim() + " and MLP width " + c.ffnDim());
     }
 
     /** Where a loader finds tensors: by name, null when absent; {@code where} names the source in errors. */
@@ -37,7 +100,24 @@ public final class ModelLoader {
         StoredMatrix require(String name) {
             StoredMatrix t = find(name);
             if (t == null) throw new ModelFormatException(where + ": tensor " + name + " not found");
+            return decodable(t);
+        }
+
+        /** Refuses, at load time, a tensor stored in a type that cannot be decoded. */
+        StoredMatrix decodable(StoredMatrix t) {
+            GgmlType type = t instanceof GgufTensor g ? g.type() : t instanceof SafetensorsTensor s ? s.type() : null;
+            if (type != null && !Dequant.supports(type))
+                throw new ModelFormatException(where + ": tensor " + t.name() + " is stored as " + type + ", which is not supported");
             return t;
+        }
+
+        /** A vector of n finite values > 0 (RoPE frequency divisors). */
+        double[] positiveVector(String name, int n) {
+            double[] v = vector(name, n, 0, false);
+            for (int i = 0; i < n; i++)
+                if (!(Double.isFinite(v[i]) && v[i] > 0))
+                    throw new ModelFormatException(where + ": tensor " + name + "[" + i + "] = " + v[i] + " must be a finite number > 0");
+            return v;
         }
 
         /** A matrix with the expected shape ({@code rows} < 0: any row count). */
@@ -46,6 +126,7 @@ public final class ModelLoader {
         }
 
         StoredMatrix checked(StoredMatrix t, int cols, int rows) {
+            decodable(t);
             if (t.cols() != cols || (rows >= 0 && t.rows() != rows))
                 throw new ModelFormatException(where + ": tensor " + t.name() + " has " + t.rows() + " rows of "
                         + t.cols() + ", expected " + (rows < 0 ? "*" : rows) + " rows of " + cols);
@@ -59,6 +140,7 @@ public final class ModelLoader {
                 if (optional) return null;
                 throw new ModelFormatException(where + ": tensor " + name + " not found");
             }
+            decodable(t);
             if ((long) t.rows() * t.cols() != n)
                 throw new ModelFormatException(where + ": tensor " + name + " has " + (long) t.rows() * t.cols()
                         + " values, expected " + n);
@@ -154,26 +236,36 @@ public final class ModelLoader {
         String arch = g.string("general.architecture");
         Family fam = Family.forGguf(arch);
         if (fam == null)
-            throw new ModelFormatException(g.path() + ": unsupported architecture '" + arch + "' (supported: " + Family.supportedGguf() + ")");
+            throw new ModelFormatException(g.path() + ": unsupported architecture '" + ModelLimits.shown(arch) + "' (supported: " + Family.supportedGguf() + ")");
         String p = arch + ".";
-        Tensors ts = new Tensors(g.path().toString(), g.tensors()::get);
-        int dim = (int) g.integer(p + "embedding_length");
-        int layers = (int) g.integer(p + "block_count");
-        int heads = (int) g.integer(p + "attention.head_count");
-        int kvHeads = (int) g.integer(p + "attention.head_count_kv", heads);
-        int headDim = (int) g.integer(p + "attention.key_length", dim / heads);
-        int ffn = (int) g.integer(p + "feed_forward_length");
-        int context = (int) g.integer(p + "context_length");
-        double eps = g.real(p + "attention.layer_norm_rms_epsilon");
-        if ((int) g.integer(p + "attention.value_length", headDim) != headDim)
+        Path f = g.path();
+        Tensors ts = new Tensors(f.toString(), g.tensors()::get);
+        int dim = ModelLimits.count(f, p + "embedding_length", g.integer(p + "embedding_length"), 1, ModelLimits.MAX_WIDTH);
+        int layers = ModelLimits.count(f, p + "block_count", g.integer(p + "block_count"), 1, ModelLimits.MAX_LAYERS);
+        int heads = ModelLimits.count(f, p + "attention.head_count", g.integer(p + "attention.head_count"), 1, ModelLimits.MAX_HEADS);
+        int kvHeads = ModelLimits.count(f, p + "attention.head_count_kv", g.integer(p + "attention.head_count_kv", heads),
+                1, ModelLimits.MAX_HEADS);
+        int headDim = ModelLimits.count(f, p + "attention.key_length", g.integer(p + "attention.key_length", dim / heads),
+                1, ModelLimits.MAX_WIDTH);
+        checkHeads(f, heads, kvHeads, headDim, p + "attention.head_count", p + "attention.head_count_kv", p + "attention.key_length");
+        int ffn = ModelLimits.count(f, p + "feed_forward_length", g.integer(p + "feed_forward_length"), 1, ModelLimits.MAX_FFN);
+        int context = ModelLimits.count(f, p + "context_length", g.integer(p + "context_length"), 1, ModelLimits.MAX_CONTEXT);
+        double eps = ModelLimits.positive(f, p + "attention.layer_norm_rms_epsilon", g.real(p + "attention.layer_norm_rms_epsilon"));
+        if (g.integer(p + "attention.value_length", headDim) != headDim)
             throw new ModelFormatException(g.path() + ": value head size differs from key head size");
-        int rotaryDim = (int) g.integer(p + "rope.dimension_count", headDim);
-        double base = g.real(p + "rope.freq_base", 10000.0);
-        int window = (int) g.integer(p + "attention.sliding_window", 0);
+        int rotaryDim = ModelLimits.count(f, p + "rope.dimension_count", g.integer(p + "rope.dimension_count", headDim),
+                2, ModelLimits.MAX_WIDTH);
+        if (rotaryDim > headDim)
+            throw new ModelFormatException(f + ": " + p + "rope.dimension_count = " + rotaryDim + " exceeds the head size "
+                    + p + "attention.key_length = " + headDim);
+        if (rotaryDim % 2 != 0) throw new ModelFormatException(f + ": " + p + "rope.dimension_count = " + rotaryDim + " must be even");
+        double base = ModelLimits.positive(f, p + "rope.freq_base", g.real(p + "rope.freq_base", 10000.0));
+        int window = ModelLimits.count(f, p + "attention.sliding_window", g.integer(p + "attention.sliding_window", 0),
+                0, ModelLimits.MAX_CONTEXT);
 
         Tokenizer tok = Tokenizer.fromGguf(g);
         StoredMatrix embd = ts.matrix("token_embd.weight", dim, -1);
-        int vocab = embd.rows();
+        int vocab = vocabRows(f, embd);
         StoredMatrix out = ts.find("output.weight") != null ? ts.matrix("output.weight", dim, vocab) : embd;
 
         int[] windows = new int[layers];
@@ -188,14 +280,15 @@ public final class ModelLoader {
                 : ts.find("rope_factors_short.weight");
         if (freqFactors != null) {
             double[] plain = globalFreq;
-            globalFreq = ModelConfig.divided(plain, ts.vector(freqFactors.name(), rotaryDim / 2, 0, false));
+            globalFreq = ModelConfig.divided(plain, ts.positiveVector(freqFactors.name(), rotaryDim / 2));
             localFreq = globalFreq;
-            ropeAttnFactor = g.real(p + "rope.scaling.attn_factor", 1.0);
+            ropeAttnFactor = ModelLimits.positive(f, p + "rope.scaling.attn_factor", g.real(p + "rope.scaling.attn_factor", 1.0));
             if (ts.find("rope_factors_long.weight") != null) {
-                double[] longFreq = ModelConfig.divided(plain, ts.vector("rope_factors_long.weight", rotaryDim / 2, 0, false));
+                double[] longFreq = ModelConfig.divided(plain, ts.positiveVector("rope_factors_long.weight", rotaryDim / 2));
                 double[][] perLayer = new double[layers][];
                 Arrays.fill(perLayer, longFreq);
-                longRope = new ModelConfig.LongRope((int) g.integer(p + "rope.scaling.original_context_length", context), perLayer);
+                longRope = new ModelConfig.LongRope(ModelLimits.count(f, p + "rope.scaling.original_context_length",
+                        g.integer(p + "rope.scaling.original_context_length", context), 1, ModelLimits.MAX_CONTEXT), perLayer);
             }
         }
         if (fam == Family.GEMMA3) {
@@ -204,13 +297,15 @@ public final class ModelLoader {
             if (layers == 62) attnScale = 1.0 / Math.sqrt((double) dim / heads);
             // Gemma 3: local layers rotate with their own base (10000) and no scaling; global layers
             // use the configured base with the optional linear scaling factor.
-            localFreq = ModelConfig.ropeInvFreq(g.real(p + "rope.freq_base_swa", 10000.0), rotaryDim);
-            double factor = g.real(p + "rope.scaling.factor", 1.0);
+            localFreq = ModelConfig.ropeInvFreq(ModelLimits.positive(f, p + "rope.freq_base_swa",
+                    g.real(p + "rope.freq_base_swa", 10000.0)), rotaryDim);
+            double factor = ModelLimits.positive(f, p + "rope.scaling.factor", g.real(p + "rope.scaling.factor", 1.0));
             if (factor != 1.0) for (int i = 0; i < globalFreq.length; i++) globalFreq[i] /= factor;
         }
         windowsByPattern(fam, window, localFreq, globalFreq, windows, invFreq);
         ModelConfig cfg = new ModelConfig(arch, dim, layers, heads, kvHeads, headDim, ffn, vocab, context, eps,
                 attnScale, rotaryDim, fam.ggufRope(), ropeAttnFactor, windows, invFreq, longRope);
+        checkConfig(f, cfg);
         if (tok.vocabSize() != vocab)
             throw new ModelFormatException(g.path() + ": tokenizer has " + tok.vocabSize() + " tokens but the embedding has " + vocab + " rows");
         return new Transformer(fam, cfg, tok, embd, out, ts.vector("output_norm.weight", dim, 0, false),
