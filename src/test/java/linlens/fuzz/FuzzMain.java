@@ -14,15 +14,16 @@ import static org.junit.platform.engine.discovery.DiscoverySelectors.selectMetho
  * Fuzzes one {@code @FuzzTest} method for a bounded time, the way bin/fuzz runs each target
  * (Jazzer fuzzes a single test per JVM). Run with {@code -DJAZZER_FUZZ=1} on the test classpath.
  *
- * <p>Usage: {@code FuzzMain CLASS#METHOD SECONDS RSS_LIMIT_MB}. Exit code 0: no finding; 1: a
+ * <p>Usage: {@code FuzzMain CLASS#METHOD SECONDS RSS_LIMIT_MB [KEEP_GOING]}; KEEP_GOING &gt; 1 lets
+ * Jazzer go on after a finding until it has that many distinct ones. Exit code 0: no finding; 1: a
  * finding (Jazzer saved the input under src/test/resources/linlens/fuzz/CLASSInputs/METHOD/).
  */
 public final class FuzzMain {
     private FuzzMain() {}
 
     public static void main(String[] args) throws ClassNotFoundException {
-        if (args.length != 3) {
-            System.err.println("usage: FuzzMain CLASS#METHOD SECONDS RSS_LIMIT_MB");
+        if (args.length < 3 || args.length > 4) {
+            System.err.println("usage: FuzzMain CLASS#METHOD SECONDS RSS_LIMIT_MB [KEEP_GOING]");
             System.exit(2);
         }
         String target = args[0].contains(".") ? args[0] : FuzzMain.class.getPackageName() + "." + args[0];
@@ -41,6 +42,7 @@ public final class FuzzMain {
                 .configurationParameter("jazzer.internal.arg.2", "-rss_limit_mb=" + Integer.parseInt(args[2]))
                 .configurationParameter("jazzer.internal.arg.3", "-timeout=60")
                 .configurationParameter("jazzer.internal.arg.4", "-print_final_stats=1")
+                .configurationParameter("jazzer.keep_going", args.length == 4 ? Integer.toString(Integer.parseInt(args[3])) : "1")
                 .build();
         Launcher launcher = LauncherFactory.create();
         SummaryGeneratingListener summary = new SummaryGeneratingListener();

@@ -116,7 +116,7 @@ public final class MutationCampaign {
         int pick = r.nextInt(100);
         // the demo model's decomposition takes seconds to minutes on a busy machine: its mutants
         // get the load + forward pass (predict) and the tokenizer only
-        if (seed instanceof DemoSeed) command = pick < 50 ? "predict" : "tokenize";
+        if (seed instanceof DemoSeed) command = pick < 20 ? "predict" : "tokenize";
         else command = pick < 50 ? "decompose" : pick < 80 ? "predict" : "tokenize";
         Path model;
         String mutated, what;
@@ -168,7 +168,9 @@ public final class MutationCampaign {
         int w = r.nextInt(100);
         String want = w < 35 ? "config.json" : w < 60 ? ".safetensors" : w < 78 ? "tokenizer.json"
                 : w < 86 ? "tokenizer_config.json" : w < 94 ? "index.json" : "";
-        List<String> match = names.stream().filter(n -> !want.isEmpty() && n.endsWith(want)).toList();
+        // "config.json" means that file only, not tokenizer_config.json or generation_config.json
+        List<String> match = names.stream().filter(n -> !want.isEmpty()
+                && (want.equals("config.json") ? n.equals(want) : n.endsWith(want))).toList();
         return match.isEmpty() ? names.get(r.nextInt(names.size())) : match.get(r.nextInt(match.size()));
     }
 
@@ -260,7 +262,9 @@ public final class MutationCampaign {
 
         Worker(String classpath, Path log) throws IOException {
             List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC", "-Xmx3g", "-cp", classpath,
+                    "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC", "-Xmx3g",
+                    // repeated exceptions keep their stack traces, which name the place a finding is grouped by
+                    "-XX:-OmitStackTraceInFastThrow", "-cp", classpath,
                     MutationCampaign.class.getName(), "--worker");
             process = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.PIPE).start();
             to = new BufferedWriter(new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8));
@@ -439,15 +443,15 @@ public final class MutationCampaign {
                 counts[3]++;
                 counts[switch (oc.kind()) { case "ran" -> 0; case "one-line" -> 1; default -> 2; }]++;
                 String firstErr = oc.stderr().strip().lines().findFirst().orElse("");
-                caseLog.println(c.id() + "\t" + s.name() + "\t" + c.mutated() + "\t" + c.args().get(0) + "\t" + oc.kind() + "\t"
-                        + oc.exit() + "\t" + oc.millis() + "\t" + c.what().replace('\t', ' ') + "\t" + firstErr.replace('\t', ' '));
+                caseLog.println(printable(c.id() + "\t" + s.name() + "\t" + c.mutated() + "\t" + c.args().get(0) + "\t" + oc.kind() + "\t"
+                        + oc.exit() + "\t" + oc.millis() + "\t" + c.what() + "\t" + firstErr.replace('\t', ' '), 400));
                 if (oc.group() != null) {
                     List<String> members = groups.computeIfAbsent(oc.group(), k -> new ArrayList<>());
                     members.add(s.name() + "#" + c.id());
                     groupDirs.putIfAbsent(oc.group(), groupDirs.size() + 1);
                     if (members.size() <= 3) save(out, groupDirs.get(oc.group()), c, oc);
-                    System.err.println("campaign: case " + c.id() + " (" + s.name() + ", " + c.mutated() + ", " + c.args().get(0)
-                            + "): FINDING " + oc.group());
+                    System.err.println(printable("campaign: case " + c.id() + " (" + s.name() + ", " + c.mutated() + ", "
+                            + c.args().get(0) + "): FINDING " + oc.group(), 400));
                 }
                 if (s instanceof DemoSeed d) restore(c.model(), d, c.patches());
                 done++;
@@ -458,9 +462,20 @@ public final class MutationCampaign {
             w.close();
         }
         String summary = summary(done, (System.nanoTime() - t0) / 1e9, seed, perSeed, groups, groupDirs);
+        summary = printable(summary, Integer.MAX_VALUE);
         System.out.print(summary);
         Files.writeString(out.resolve("summary.txt"), summary);
         return groups.isEmpty() ? 0 : 1;
+    }
+
+    /**
+     * Text safe to write as UTF-8 and one line per record where asked: lone surrogates (which
+     * mutants contain on purpose) become '?', and at most {@code max} characters are kept.
+     */
+    static String printable(String s, int max) {
+        String t = new String(s.getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8);
+        if (max < 100_000) t = t.replace('\n', ' ').replace('\r', ' ');
+        return t.length() > max ? t.substring(0, max) + "..." : t;
     }
 
     /** Saves a finding's mutant, command line and stderr under OUT/findings/NNN/case-ID/. */
@@ -490,7 +505,7 @@ public final class MutationCampaign {
         sb.append("command: bin/linlens");
         for (String a : args) sb.append(' ').append(a.matches("[\\w./=:-]+") ? a : "'" + a.replace("'", "'\\''") + "'");
         sb.append("\nexit: ").append(oc.exit()).append("\n--- stderr ---\n").append(oc.stderr()).append('\n');
-        Files.writeString(dir.resolve("case.txt"), sb);
+        Files.writeString(dir.resolve("case.txt"), printable(sb.toString(), 200_000));
     }
 
     /** Rebuilds a saved demo-model mutant (FINDING_DIR/model.gguf) from FINDING_DIR/patches.txt. */
