@@ -110,7 +110,7 @@ public final class MutationCampaign {
 
     /** Writes case {@code id}'s mutant under {@code work} and returns the case (deterministic in seed and id). */
     static Case make(int id, long campaignSeed, Seed seed, Path work) throws IOException {
-        Random r = new Random(campaignSeed * 1_000_003L + id);
+        Random r = new Random(mix(campaignSeed, id));
         String prompt = PROMPTS.get(r.nextInt(PROMPTS.size()));
         String command;
         int pick = r.nextInt(100);
@@ -161,6 +161,18 @@ public final class MutationCampaign {
         List<String> args = new ArrayList<>(List.of(command, "--model", model.toString(), "--prompt", prompt, "--quiet"));
         if (command.equals("decompose")) args.addAll(List.of("--components", "2", "--top", "3"));
         return new Case(id, seed, mutated, what, args, model, files, patches, seed instanceof DemoSeed ? 120 : 30);
+    }
+
+    /**
+     * A well-spread random seed per case: java.util.Random's first outputs for nearby seeds are
+     * close in their high bits (offsets, power-of-two bounds), so neighbouring cases would mutate
+     * nearly the same places. SplitMix64's finalizer decorrelates them.
+     */
+    static long mix(long campaignSeed, int id) {
+        long z = campaignSeed * 0x9E3779B97F4A7C15L + id;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
     }
 
     /** config.json and the weights most often; the tokenizer files, index and the rest less. */
@@ -460,6 +472,7 @@ public final class MutationCampaign {
             }
         } finally {
             w.close();
+            Files.deleteIfExists(work.resolve("demo.gguf")); // the demo model's 250 MB working copy
         }
         String summary = summary(done, (System.nanoTime() - t0) / 1e9, seed, perSeed, groups, groupDirs);
         summary = printable(summary, Integer.MAX_VALUE);
