@@ -96,7 +96,8 @@ const APP_SCRIPTS = ['/assets/echarts.min.js', '/assets/figures.js', '/assets/ap
 /**
  * Redraws the page's figures (into a new root, ids 'x-…') from data whose every token, decoded
  * token, prompt, series label and model name is one of the hostile strings, then shows a tooltip
- * of every series at a few points. Resolves with the tooltips' texts.
+ * at the first points of the first series. Resolves with the tooltips' texts; fails if one held an
+ * element made from the data.
  */
 function drawHostileCopy(page, data) {
   return page.evaluate(async ([data, H]) => {
@@ -120,18 +121,26 @@ function drawHostileCopy(page, data) {
     const tips = [];
     for (const [id, chart] of Object.entries(LinLens.charts)) {
       if (!id.startsWith('x-')) continue;
-      chart.getOption().series.forEach((s, seriesIndex) => {
+      // the hostile strings were handed out in turn: twice their number of points meets each
+      chart.getOption().series.slice(0, 2 * H.length).forEach((s, seriesIndex) => {
         const n = (s.data || []).length;
-        for (const dataIndex of new Set([0, 1, Math.floor(n / 2), n - 1].filter(i => i >= 0 && i < n))) {
+        for (let dataIndex = 0; dataIndex < Math.min(n, 2 * H.length); dataIndex++) {
           chart.dispatchAction({ type: 'showTip', seriesIndex, dataIndex });
-          tips.push(chart.getDom().textContent);
+          // each tip replaces the last: look at this one's elements now
+          const dom = chart.getDom();
+          const injected = [...dom.querySelectorAll('img, svg, script, iframe, object, embed')]
+            .concat([...dom.querySelectorAll('*')].filter(e => [...e.attributes].some(a => /^on/i.test(a.name))));
+          tips.push({ id, text: dom.textContent, injected: injected.map(e => e.outerHTML.slice(0, 100)) });
         }
       });
       chart.dispatchAction({ type: 'hideTip' });
     }
     await new Promise(r => setTimeout(r, 50));
     return tips;
-  }, [data, HOSTILE]);
+  }, [data, HOSTILE]).then(tips => {
+    assert.deepEqual(tips.filter(t => t.injected.length), [], 'tooltips with elements made from the data');
+    return tips.map(t => t.text);
+  });
 }
 
 /** Opens a report file offline with the checks of expectClean; resolves with the page. */
@@ -279,7 +288,8 @@ test('the app under its policy: hostile prompts, error messages and the download
     await page.click('#run');
     await page.waitForSelector('#message:not(:empty)');
     const message = await page.textContent('#message');
-    assert.ok(message.length > 0);
+    // the server may quote the name: then as text, whole
+    assert.ok(message.length > 0 && (!message.includes('<') || message.includes(badName)), message);
     await expectClean(page, APP_SCRIPTS, 'app error message');
 
     // two hostile prompts side by side
