@@ -42,6 +42,8 @@ async function openOffline(file = report, figures = 6) {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', e => errors.push(e.message));
+  // a Content-Security-Policy refusal is logged as a console error
+  page.on('console', m => { if (m.type() === 'error') errors.push(m.text()); });
   await page.goto('file://' + file);
   await page.waitForFunction(n => window.LinLens && Object.keys(window.LinLens.charts).length >= n, figures);
   return { context, page, remote, errors };

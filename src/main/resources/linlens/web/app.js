@@ -47,12 +47,12 @@
     for (let i = 0; i < s.results.length; i++) {
       const keys = s.results[i].sections.join(',');
       if (!keys || keys === drawn[i]) continue;
-      const data = await api('GET', '/api/jobs/' + s.id + '/results/' + i);
+      const data = await api('GET', '/api/jobs/' + encodeURIComponent(s.id) + '/results/' + i);
       const col = $('result-' + i);
       LinLens.render(col.querySelector('.figures'), data, 'p' + i);
       drawn[i] = keys;
       if (data.decomposition) {
-        const base = '/api/jobs/' + s.id + '/results/' + i + '/';
+        const base = '/api/jobs/' + encodeURIComponent(s.id) + '/results/' + i + '/';
         col.querySelector('.downloads').replaceChildren(
           el('a', { href: base + 'decomposition.json', download: '' }, 'JSON'),
           el('a', { href: base + 'arrays.npz', download: '' }, 'NumPy (.npz)'),

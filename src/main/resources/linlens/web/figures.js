@@ -24,6 +24,11 @@
   const pct = p => (100 * p).toFixed(p < 0.001 ? 3 : 1) + '%';
   /** A token as text you can see: quotes keep leading spaces visible. */
   const quoted = t => JSON.stringify(t);
+  /**
+   * Text for an ECharts tooltip formatter, which ECharts inserts as HTML: every piece of data in
+   * it goes through this (its default tooltips escape by themselves).
+   */
+  const esc = s => echarts.format.encodeHTML(String(s));
 
   function download(url, name) {
     const a = el('a', { href: url, download: name });
@@ -117,7 +122,7 @@
         animation: false,
         legend: { top: 0 },
         grid: { left: 70, right: 30, top: 36, bottom: 50 },
-        tooltip: { trigger: 'item', formatter: o => o.seriesName + '<br>coordinate ' + o.dataIndex + '<br>y = ' + fmt(o.value[0]) + '<br>Σ J x = ' + fmt(o.value[1]) },
+        tooltip: { trigger: 'item', formatter: o => esc(o.seriesName) + '<br>coordinate ' + o.dataIndex + '<br>y = ' + fmt(o.value[0]) + '<br>Σ J x = ' + fmt(o.value[1]) },
         xAxis: { type: 'value', name: 'y', nameLocation: 'middle', nameGap: 28 },
         yAxis: { type: 'value', name: 'Σ_i J_i x_i', nameLocation: 'middle', nameGap: 45 },
         series: series.map(s => ({ type: 'scatter', name: s.label, symbolSize: 5, data: s.y.map((v, i) => [v, s.reconstructed[i]]) }))
@@ -229,7 +234,7 @@
         animation: false,
         color: PALETTE,
         legend: { top: 0, left: '52%', type: 'scroll' },
-        tooltip: { trigger: 'item', formatter: o => o.seriesIndex === 0 ? 'σ_' + o.value[0] + ' = ' + fmt(o.value[1]) : o.seriesName + ', ' + toks[o.dataIndex] + ': ' + fmt(o.value, 3) },
+        tooltip: { trigger: 'item', formatter: o => o.seriesIndex === 0 ? 'σ_' + o.value[0] + ' = ' + fmt(o.value[1]) : esc(o.seriesName) + ', ' + esc(toks[o.dataIndex]) + ': ' + fmt(o.value, 3) },
         grid: [{ left: 60, top: 30, bottom: 45, width: '36%' }, { left: '54%', right: 20, top: 60, bottom: 70 }],
         xAxis: [{ gridIndex: 0, type: 'value', name: 'k', nameLocation: 'middle', nameGap: 26, min: 1, max: c.singular_values.length },
                 { gridIndex: 1, type: 'category', data: toks, axisLabel: { rotate: 30 } }],
@@ -261,7 +266,7 @@
       return {
         animation: false,
         legend: { type: 'scroll', top: 0 },
-        tooltip: { trigger: 'item', formatter: o => o.seriesName + '<br>σ_' + o.value[0] + ' = ' + fmt(o.value[1]) },
+        tooltip: { trigger: 'item', formatter: o => esc(o.seriesName) + '<br>σ_' + o.value[0] + ' = ' + fmt(o.value[1]) },
         grid: { left: 60, right: 30, top: 40, bottom: 45 },
         xAxis: { type: 'value', name: 'k', nameLocation: 'middle', nameGap: 26, min: 1, max: sites[0].cumulative.tokens_combined.singular_values.length },
         yAxis: { type: 'log', name: 'σ_k', axisLabel: { formatter: v => fmt(v, 2) } },
@@ -356,7 +361,7 @@
       + 'They sum to ' + fmt(a.sum, 6) + ' against the logit ' + fmt(a.logit, 6) + '.', 360, {
         animation: false,
         grid: { left: 70, right: 30, top: 36, bottom: 80 },
-        tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, formatter: p => p[0].name + ': ' + fmt(p[0].value) },
+        tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, formatter: p => esc(p[0].name) + ': ' + fmt(p[0].value) },
         xAxis: { type: 'category', data: labels, axisLabel: { rotate: 30, interval: 0 } },
         yAxis: { type: 'value', name: 'logit contribution' },
         series: [{ type: 'bar', data: values.map(v => ({ value: v, itemStyle: { color: signed(v) } })),

@@ -15,8 +15,15 @@ import linlens.testing.TestModels;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -92,6 +99,70 @@ class HtmlReportTest {
         assertEquals(3, data.get("decomposition").get("svd").size());
         assertEquals(640, data.get("reconstruction").get("series").get(0).get("y").size());
         assertEquals(160 * 160, data.get("jacobians").get("maps").get(2).get("values").size());
+    }
+
+    /** Every slot name of the template, and markup that would run if it were pasted into the page. */
+    static final String HOSTILE = "/*DATA*/ <!--TITLE--> /*STYLE*/ /*ECHARTS*/ /*FIGURES*/ /*CSP*/ /*BOOT*/ $1 \\$0 "
+            + "<img src=x onerror=\"window.__pwned=1\"> </script><script>window.__pwned=1</script> \"><svg onload=alert(1)> "
+            + "&amp; \u2028\u2029 {{x}} <!--";
+
+    @Test
+    void slotNamesAndMarkupInThePromptStayInTheDataBlock() throws Exception {
+        HtmlReport report = new HtmlReport("Linear Lens: " + HOSTILE).add("note", Map.of("prompt", HOSTILE, "tokens", List.of(HOSTILE)));
+        String html = report.html();
+        String template = WebAssets.own("report.html");
+        // the page is the template with each slot filled once: everything outside the slots is the template's
+        assertEquals(1, count(html, "<title>"));
+        assertTrue(html.contains("<title>Linear Lens report</title>"), "the title is set from the data, through the DOM");
+        assertTrue(html.contains("<h1 id=\"report-title\"></h1>"));
+        assertEquals(count(template, "<script"), count(html, "<script"), "no script element added");
+        assertEquals(count(template, "</script"), count(html.toLowerCase(), "</script"));
+        assertFalse(html.contains("<img src=x") || html.contains("<svg onload") || html.contains("<script>window"));
+        // the data block reads back as the data, text unchanged
+        Matcher m = Pattern.compile("<script type=\"application/json\" id=\"linlens-data\">(.*?)</script>", Pattern.DOTALL).matcher(html);
+        assertTrue(m.find());
+        String block = m.group(1);
+        for (String c : new String[]{"<", ">", "&", "\u2028", "\u2029"}) assertFalse(block.contains(c), "unescaped " + c);
+        JsonNode data = new ObjectMapper().readTree(block);
+        assertEquals("Linear Lens: " + HOSTILE, data.get("title").asText());
+        assertEquals(HOSTILE, data.get("note").get("prompt").asText());
+        assertEquals(HOSTILE, data.get("note").get("tokens").get(0).asText());
+        // the style sheet, the scripts and the data each once, where their slots were
+        assertEquals(1, count(html, WebAssets.own("style.css")));
+        assertEquals(1, count(html, HtmlReport.inlineScript(WebAssets.own("figures.js"))));
+        assertEquals(1, count(html, HtmlReport.inlineScript(WebAssets.own("report.js"))));
+    }
+
+    @Test
+    void policyAllowsExactlyTheReportsInlineScripts() throws Exception {
+        String html = HtmlReport.of(detail).html();
+        Matcher csp = Pattern.compile("<meta http-equiv=\"Content-Security-Policy\" content=\"([^\"]*)\">").matcher(html);
+        assertTrue(csp.find(), "no policy");
+        assertTrue(html.indexOf(csp.group()) < html.indexOf("<script"), "the policy comes before the first script");
+        // the scripts the browser runs: every script element but the JSON data block, hashed as UTF-8
+        List<String> hashes = new ArrayList<>();
+        Matcher script = Pattern.compile("<script>(.*?)</script>", Pattern.DOTALL).matcher(html);
+        while (script.find()) {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(script.group(1).getBytes(StandardCharsets.UTF_8));
+            hashes.add("'sha256-" + Base64.getEncoder().encodeToString(digest) + "'");
+        }
+        assertEquals(3, hashes.size(), "ECharts, the figures and the start");
+        assertEquals("default-src 'none'; script-src " + String.join(" ", hashes)
+                + "; style-src 'unsafe-inline'; img-src data: blob:; base-uri 'none'; form-action 'none'", csp.group(1));
+    }
+
+    @Test
+    void dataBlockEscapesWhatTheHtmlParserOrJavaScriptWouldReadAsSyntax() throws Exception {
+        String json = new ObjectMapper().writeValueAsString(Map.of("t", "</script><!-- a&b > \u2028\u2029"));
+        String block = HtmlReport.jsonBlock(json);
+        assertEquals("{\"t\":\"\\u003c/script\\u003e\\u003c!-- a\\u0026b \\u003e \\u2028\\u2029\"}", block);
+        assertEquals(new ObjectMapper().readTree(json), new ObjectMapper().readTree(block));
+    }
+
+    private static int count(String s, String part) {
+        int n = 0;
+        for (int i = s.indexOf(part); i >= 0; i = s.indexOf(part, i + part.length())) n++;
+        return n;
     }
 
     @Test
