@@ -42,6 +42,22 @@ final class Bounds {
             throw new InputException(option + ": layer " + value + " out of range 0.." + (layers - 1) + " (the model has " + layers + " layers)");
     }
 
+    /** Heap bytes per decoded token in a result (record, text, id and list slots; measured order of magnitude). */
+    static final long BYTES_PER_DECODED_TOKEN = 128;
+
+    /**
+     * Counts within range can still ask for more than the heap holds: {@code vectors} vectors each
+     * decoded to {@code top} tokens. Refused before the computation when that needs more than half
+     * the heap (the other half is for J and its SVD).
+     */
+    static void decodeMemory(long vectors, int components, int top) {
+        double need = (double) vectors * top * BYTES_PER_DECODED_TOKEN, heap = Runtime.getRuntime().maxMemory();
+        if (need > heap / 2)
+            throw new InputException(String.format("--components %d with --top %d decode %d vectors to about %.1f GB of tokens, "
+                    + "more than half the %.1f GB Java heap: lower --components or --top (or a larger -Xmx in LINLENS_JAVA_OPTS)",
+                    components, top, vectors, need / 1e9, heap / 1e9));
+    }
+
     static void finite(String option, double value) {
         if (!Double.isFinite(value)) throw new InputException(option + " " + value + " out of range: must be a finite number");
     }

@@ -73,6 +73,8 @@ public final class DecomposeCommand implements Callable<Integer> {
         Bounds.width("--components", components, m);
         Bounds.vocabCount("--top", top, m);
         if (!matrixFree) Decomposition.checkMaterializable(ids.length, m.config().dim(), linear.precision);
+        // u and v of each position's pairs, its top columns and rows, the tokens-combined pairs (matrix-free: 2 spectra)
+        Bounds.decodeMemory(matrixFree ? 4L * components : 4L * ids.length * components + 2L * components, components, top);
         common.progress(err, "decomposing " + ids.length + " tokens in " + linear.precision.label()
                 + (matrixFree ? ", matrix-free..." : "..."));
         NpyExport ex = export == null ? null : NpyExport.create(export);

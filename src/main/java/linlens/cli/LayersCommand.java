@@ -78,6 +78,8 @@ public final class LayersCommand implements Callable<Integer> {
         if (layers != null) for (int l : layers) Bounds.layer("--layers", l, m);
         int[] ls = layers != null ? layers : LayerAnalysis.defaultLayers(m.config().layers());
         List<Site> sites = keys != null ? keys : List.of(Site.values());
+        // per layer and site: cumulative and layer-wise, each at the last position and tokens combined, u and v
+        Bounds.decodeMemory(8L * ls.length * sites.size() * components, components, top);
         var tr = new ForwardPass(m).run(ids);
         NpyExport ex = export == null ? null : NpyExport.create(export);
         LayerAnalysis.Result r;

@@ -116,6 +116,7 @@ public final class Main implements Runnable {
         CommandSpec spec = cl.getCommandSpec();
         boolean hasHelp = spec.options().stream().anyMatch(o -> o.usageHelp());
         if (!hasHelp && !spec.helpCommand()) spec.mixinStandardHelpOptions(true);
+        if (spec.version().length == 0) spec.version(spec.root().version());
         for (CommandLine sub : cl.getSubcommands().values()) addHelpOptions(sub);
     }
 

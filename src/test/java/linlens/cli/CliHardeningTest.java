@@ -53,6 +53,16 @@ class CliHardeningTest {
     }
 
     @Test
+    void everyCommandHasTheVersion() {
+        for (String command : new String[]{"", "decompose", "models fetch", "serve"}) {
+            String[] args = (command + " -V").strip().split(" ");
+            var r = run(args);
+            assertEquals(0, r.code(), r.err());
+            assertEquals("linlens 0.1.0", r.out().strip(), command);
+        }
+    }
+
+    @Test
     void steerHelpDoesNotAskForTheTarget() {
         var r = run("steer", "--help");
         assertEquals(0, r.code(), r.err());
@@ -94,6 +104,16 @@ class CliHardeningTest {
         assertBadInput(run("layers", "--model", TINY, "--top", "2147483647"), "--top 2147483647 out of range 1..300");
         assertBadInput(run("predict", "--model", TINY, "--top", "301"), "--top 301 out of range 1..300");
         assertBadInput(run("predict", "--model", TINY, "--top", "-5"), "--top must be at least 1 (got -5)");
+    }
+
+    @Test
+    void countsInRangeThatCannotFitAreRefusedBeforeTheWork() {
+        // Gemma 3 270M: every pair of 2 positions decoded to the whole vocabulary is ~200 GB of tokens
+        String gemma = linlens.testing.TestModels.gemmaPath().toString();
+        assertBadInput(run("decompose", "--model", gemma, "--prompt", "Hi", "--components", "640", "--top", "262144"),
+                "--components 640 with --top 262144 decode 6400 vectors to about");
+        assertBadInput(run("layers", "--model", gemma, "--prompt", "Hi", "--components", "640", "--top", "262144"),
+                "lower --components or --top");
     }
 
     @Test
