@@ -38,6 +38,12 @@ public final class Decomposition {
      */
     public record Options(Precision precision, MlpPath mlpPath, int components, int top, boolean nonlinear,
                           linlens.report.NpyExport export, boolean matrixFree, int k) {
+        public Options {
+            // callers check their users' values against the model first (e.g. components ≤ d); these never make sense
+            if (components < 1 || top < 1 || k < 0)
+                throw new IllegalArgumentException("components and top must be at least 1, k at least 0: " + components + ", " + top + ", " + k);
+        }
+
         public Options(Precision precision, MlpPath mlpPath, int components, int top) {
             this(precision, mlpPath, components, top, false, null);
         }
@@ -260,7 +266,8 @@ public final class Decomposition {
 
     private static <A> Detail<A> finish(Transformer m, String prompt, ForwardTrace tr, Options o, Arith<A> ar,
                                         Map<String, Double> times, Progress progress) {
-        int n = tr.n(), d = m.config().dim(), K = o.components();
+        // J_t is d×d: it has at most d singular pairs, columns and rows
+        int n = tr.n(), d = m.config().dim(), K = Math.min(o.components(), d);
         long t0 = System.nanoTime();
         DetachedSystem<A> sys = new DetachedSystem<>(m, tr, o.mlpPath(), ar);
         A jac = sys.jacobian(SWEEP_BUDGET, progress);
@@ -306,20 +313,23 @@ public final class Decomposition {
         TokenDecoder dec = new TokenDecoder(m);
         List<SpectrumSummary> perPos = SpectrumSummary.decode(dec, spectra, 0, o.top());
         SpectrumSummary comb = SpectrumSummary.decode(dec, List.of(combined), n, o.top()).getFirst();
+        // all positions' lines decoded in one pass; start[t] is where position t's lines begin
+        // (not t·K: a position has fewer than K lines when K exceeds what J_t has)
         List<JacobianViews.Line> cols = new ArrayList<>(), rows = new ArrayList<>();
+        int[] colStart = new int[n + 1], rowStart = new int[n + 1];
         for (int t = 0; t < n; t++) {
             cols.addAll(JacobianViews.topColumns(ar, jac, t * d * d, d, K));
             rows.addAll(JacobianViews.topRows(ar, jac, t * d * d, d, K));
+            colStart[t + 1] = cols.size();
+            rowStart[t + 1] = rows.size();
         }
         var colTok = dec.byUnembedding(cols.stream().map(JacobianViews.Line::vector).toArray(double[][]::new), o.top());
         var rowTok = dec.byEmbeddingCosine(rows.stream().map(JacobianViews.Line::vector).toArray(double[][]::new), o.top());
         List<PositionSvd> svd = new ArrayList<>();
         for (int t = 0; t < n; t++) {
             List<Line> c = new ArrayList<>(), r = new ArrayList<>();
-            for (int i = t * K; i < (t + 1) * K && i < cols.size(); i++) {
-                c.add(line(cols.get(i), colTok.get(i)));
-                r.add(line(rows.get(i), rowTok.get(i)));
-            }
+            for (int i = colStart[t]; i < colStart[t + 1]; i++) c.add(line(cols.get(i), colTok.get(i)));
+            for (int i = rowStart[t]; i < rowStart[t + 1]; i++) r.add(line(rows.get(i), rowTok.get(i)));
             SpectrumSummary s = perPos.get(t);
             svd.add(new PositionSvd(t, m.tokenizer().decode(tr.ids()[t]), s.singularValues(), s.stableRank(), s.components(), c, r));
         }

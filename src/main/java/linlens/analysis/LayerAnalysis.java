@@ -42,6 +42,12 @@ public final class LayerAnalysis {
      */
     public record Options(int[] layers, List<Site> sites, Precision precision, MlpPath mlpPath, int components, int top,
                           linlens.report.NpyExport export, boolean matrixFree, int k) {
+        public Options {
+            // callers check their users' values against the model first (e.g. layers < L); these never make sense
+            if (components < 1 || top < 1 || k < 0)
+                throw new IllegalArgumentException("components and top must be at least 1, k at least 0: " + components + ", " + top + ", " + k);
+        }
+
         public Options(int[] layers, List<Site> sites, Precision precision, MlpPath mlpPath, int components, int top) {
             this(layers, sites, precision, mlpPath, components, top, null);
         }

@@ -25,7 +25,12 @@ import java.util.Map;
 public final class Steering {
     private Steering() {}
 
-    public record Options(int layer, double strength, int tokens, MlpPath mlpPath) {}
+    public record Options(int layer, double strength, int tokens, MlpPath mlpPath) {
+        public Options {
+            if (!Double.isFinite(strength) || tokens < 0)
+                throw new IllegalArgumentException("strength must be finite and tokens at least 0: " + strength + ", " + tokens);
+        }
+    }
 
     public record Continuation(String text, @JsonProperty("token_ids") List<Integer> tokenIds, List<String> tokens) {}
 

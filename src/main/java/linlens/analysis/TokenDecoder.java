@@ -56,6 +56,8 @@ public final class TokenDecoder {
         int m = vectors.length, d = w.cols(), vocab = w.rows();
         List<List<Token>> out = new ArrayList<>();
         if (m == 0) return out;
+        top = Math.min(top, vocab); // more than the vocabulary only allocates (top near 2^31: m·top entries)
+        if (top < 1) throw new IllegalArgumentException("top must be at least 1, got " + top);
         float[] x = new float[m * d];
         double[] vnorm = new double[m];
         for (int i = 0; i < m; i++) {

@@ -40,6 +40,8 @@ public final class AttributeCommand implements Callable<Integer> {
 
     @Mixin LinearOptions linear;
 
+    @Mixin ThreadsOption threads;
+
     @Option(names = "--json", paramLabel = "FILE", description = "Write the result as JSON.")
     Path json;
 
@@ -48,11 +50,13 @@ public final class AttributeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        JsonOutput.checkWritable(json);
-        JsonOutput.checkWritable(report);
         if (token != null && tokenId != null) throw new InputException("give --token or --token-id, not both");
+        if (tokenId != null) Bounds.atLeast("--token-id", tokenId, 0);
+        OutputTargets.check(json, report, null);
+        threads.apply();
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         Transformer m = common.load(err);
+        if (tokenId != null) Bounds.tokenId("--token-id", tokenId, m);
         int[] ids = Prompts.encode(m, promptOption.prompt);
         var tr = new ForwardPass(m).run(ids);
         int target = tokenId != null ? tokenId : token != null ? singleToken(m, token, "--token") : Decomposition.topIndices(tr.logits(), 1)[0];

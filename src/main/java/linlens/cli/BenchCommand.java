@@ -26,6 +26,9 @@ import java.util.concurrent.Callable;
         "warm-up and repeats: wall time, FLOPs, GFLOP/s, fraction of the sgemm peak measured in the same run, peak",
         "memory. Prompts of given token counts are the leading tokens of --prompt or --prompt-file."})
 public final class BenchCommand implements Callable<Integer> {
+    /** Warm-up and timed runs per stage: a bound so that a typo cannot keep the machine busy for days. */
+    static final int MAX_RUNS = 1000;
+
     @Mixin CommonOptions common;
     @Spec CommandSpec spec;
 
@@ -52,19 +55,24 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--k", description = "Singular triplets of the matrix-free top-k, in topk and layers_topk (default: ${DEFAULT-VALUE}).", defaultValue = "16")
     int topK;
 
+    @Mixin ThreadsOption threads;
+
     @Option(names = "--json", paramLabel = "FILE", description = "Write the report as JSON.")
     Path json;
 
     @Override
     public Integer call() throws Exception {
-        if (warmup < 0) throw new InputException("--warmup must be at least 0");
-        if (repeats < 1) throw new InputException("--repeats must be at least 1");
-        if (topK < 1) throw new InputException("--k must be at least 1");
+        Bounds.within("--warmup", warmup, 0, MAX_RUNS, null);
+        Bounds.within("--repeats", repeats, 1, MAX_RUNS, null);
+        Bounds.atLeast("--k", topK, 1);
+        if (tokens != null) for (int n : tokens) Bounds.atLeast("--tokens", n, 1);
         List<Benchmark.Stage> st = parseStages();
-        JsonOutput.checkWritable(json);
+        OutputTargets.check(json, null, null);
+        threads.apply();
         String text = promptText();
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         Transformer m = common.load(err);
+        if (st.contains(Benchmark.Stage.TOPK) || st.contains(Benchmark.Stage.LAYERS_TOPK)) Bounds.width("--k", topK, m);
         int[] all = Prompts.encode(m, text);
         List<int[]> prompts = new ArrayList<>();
         for (int n : tokens == null ? List.of(all.length) : tokens) {

@@ -35,6 +35,8 @@ public final class DecomposeCommand implements Callable<Integer> {
 
     @Mixin LinearOptions linear;
 
+    @Mixin ThreadsOption threads;
+
     @Option(names = "--json", paramLabel = "FILE", description = "Write the full result as JSON.")
     Path json;
 
@@ -55,13 +57,12 @@ public final class DecomposeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (components < 1) throw new InputException("--components must be at least 1");
-        if (top < 1) throw new InputException("--top must be at least 1");
+        Bounds.atLeast("--components", components, 1);
+        Bounds.atLeast("--top", top, 1);
         MatrixFreeFlags.check(matrixFree, k, export, report);
         if (matrixFree && nonlinear) throw new InputException("--nonlinear materializes the ordinary Jacobian: not with --matrix-free");
-        JsonOutput.checkWritable(json);
-        if (export != null) NpyExport.checkTarget(export);
-        JsonOutput.checkWritable(report);
+        OutputTargets.check(json, report, export);
+        threads.apply();
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         Map<String, Double> times = new LinkedHashMap<>();
         long t0 = System.nanoTime();
@@ -69,7 +70,11 @@ public final class DecomposeCommand implements Callable<Integer> {
         times.put("load", (System.nanoTime() - t0) / 1e6);
         int[] ids = Prompts.encode(m, promptOption.prompt);
         MatrixFreeFlags.checkK(k, m.config().dim());
+        Bounds.width("--components", components, m);
+        Bounds.vocabCount("--top", top, m);
         if (!matrixFree) Decomposition.checkMaterializable(ids.length, m.config().dim(), linear.precision);
+        // u and v of each position's pairs, its top columns and rows, the tokens-combined pairs (matrix-free: 2 spectra)
+        Bounds.decodeMemory(matrixFree ? 4L * components : 4L * ids.length * components + 2L * components, components, top);
         common.progress(err, "decomposing " + ids.length + " tokens in " + linear.precision.label()
                 + (matrixFree ? ", matrix-free..." : "..."));
         NpyExport ex = export == null ? null : NpyExport.create(export);

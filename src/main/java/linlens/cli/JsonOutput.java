@@ -2,49 +2,53 @@ package linlens.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import linlens.model.InputException;
+import linlens.report.OutputFiles;
 
+import java.io.BufferedOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 
-/** Writes JSON results (and reports) atomically: a temporary file beside the target, then a rename. */
+/**
+ * Writes JSON results (and reports) atomically: a hidden temporary file beside the target, then a
+ * rename. Only regular files are ever replaced; see {@link OutputFiles} for the rules.
+ */
 public final class JsonOutput {
     public static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private JsonOutput() {}
 
-    /** Fails early, before any long computation, when {@code target} cannot be written. */
+    /** Fails early, before any long computation, when {@code target} cannot be written (tried with a probe file). */
     public static void checkWritable(Path target) {
         if (target == null) return;
-        Path dir = target.toAbsolutePath().getParent();
-        if (dir == null || !Files.isDirectory(dir)) throw new InputException("cannot write " + target + ": no such directory " + dir);
-        if (Files.isDirectory(target)) throw new InputException("cannot write " + target + ": it is a directory");
-        if (!Files.isWritable(dir)) throw new InputException("cannot write " + target + ": directory " + dir + " is not writable");
+        OutputFiles.checkFile(target);
     }
 
     public static void write(Path target, Object value) throws IOException {
-        atomically(target, tmp -> MAPPER.writeValue(tmp.toFile(), value));
+        atomically(target, out -> MAPPER.writeValue(out, value));
     }
 
     /** Writes text (an HTML report) with the same checks and atomic rename as JSON. */
     public static void writeText(Path target, String text) throws IOException {
-        atomically(target, tmp -> Files.writeString(tmp, text));
+        atomically(target, out -> out.write(text.getBytes(StandardCharsets.UTF_8)));
     }
 
-    private interface FileWriter { void write(Path tmp) throws IOException; }
+    private interface StreamWriter { void write(OutputStream out) throws IOException; }
 
-    private static void atomically(Path target, FileWriter writer) throws IOException {
-        checkWritable(target);
-        Path abs = target.toAbsolutePath();
-        Path dir = abs.getParent();
-        Path tmp = Files.createTempFile(dir, "." + abs.getFileName(), ".tmp");
+    private static void atomically(Path target, StreamWriter writer) throws IOException {
+        Path real = OutputFiles.checkFile(target); // again: things may have changed during the computation
+        Path tmp = OutputFiles.newTempFile(real);
         try {
-            writer.write(tmp);
-            Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
+                writer.write(out);
+            }
+            OutputFiles.keepPermissions(real, tmp);
+            Files.move(tmp, real, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {
-            Files.deleteIfExists(tmp);
+            OutputFiles.delete(tmp);
         }
     }
 }

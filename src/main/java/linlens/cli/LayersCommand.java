@@ -45,6 +45,8 @@ public final class LayersCommand implements Callable<Integer> {
 
     @Mixin LinearOptions linear;
 
+    @Mixin ThreadsOption threads;
+
     @Option(names = "--json", paramLabel = "FILE", description = "Write the full result as JSON.")
     Path json;
 
@@ -61,18 +63,23 @@ public final class LayersCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (components < 1 || top < 1) throw new InputException("--components and --top must be at least 1");
+        Bounds.atLeast("--components", components, 1);
+        Bounds.atLeast("--top", top, 1);
         MatrixFreeFlags.check(matrixFree, k, export, report);
-        JsonOutput.checkWritable(json);
-        if (export != null) NpyExport.checkTarget(export);
-        JsonOutput.checkWritable(report);
+        OutputTargets.check(json, report, export);
+        threads.apply();
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         Transformer m = common.load(err);
         int[] ids = Prompts.encode(m, promptOption.prompt);
         MatrixFreeFlags.checkK(k, m.config().dim());
         if (!matrixFree) Decomposition.checkMaterializable(ids.length, m.config().dim(), linear.precision);
+        Bounds.width("--components", components, m);
+        Bounds.vocabCount("--top", top, m);
+        if (layers != null) for (int l : layers) Bounds.layer("--layers", l, m);
         int[] ls = layers != null ? layers : LayerAnalysis.defaultLayers(m.config().layers());
         List<Site> sites = keys != null ? keys : List.of(Site.values());
+        // per layer and site: cumulative and layer-wise, each at the last position and tokens combined, u and v
+        Bounds.decodeMemory(8L * ls.length * sites.size() * components, components, top);
         var tr = new ForwardPass(m).run(ids);
         NpyExport ex = export == null ? null : NpyExport.create(export);
         LayerAnalysis.Result r;

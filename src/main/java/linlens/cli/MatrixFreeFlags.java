@@ -17,7 +17,7 @@ final class MatrixFreeFlags {
             if (k != null) throw new InputException("--k sets the matrix-free top-k: use it with --matrix-free");
             return;
         }
-        if (k != null && k < 1) throw new InputException("--k must be at least 1");
+        if (k != null) Bounds.atLeast("--k", k, 1);
         if (export != null) throw new InputException("--export writes the full Jacobians, which --matrix-free never forms");
         if (report != null)
             throw new InputException("--report draws the full Jacobians and spectra, which --matrix-free never forms: use --json");

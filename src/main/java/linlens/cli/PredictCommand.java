@@ -22,11 +22,15 @@ public final class PredictCommand implements Callable<Integer> {
     @Option(names = "--top", description = "How many tokens to list (default: ${DEFAULT-VALUE}).", defaultValue = "10")
     int top;
 
+    @Mixin ThreadsOption threads;
+
     @Override
     public Integer call() throws Exception {
-        if (top < 1) throw new linlens.model.InputException("--top must be at least 1");
+        Bounds.atLeast("--top", top, 1);
+        threads.apply();
         var out = spec.commandLine().getOut();
         Transformer m = common.load(spec.commandLine().getErr());
+        Bounds.vocabCount("--top", top, m);
         int[] ids = Prompts.encode(m, promptOption.prompt);
         var p = Decomposition.predict(m, new ForwardPass(m).run(ids), top);
         out.printf("%d tokens; next-token top %d:%n", ids.length, top);

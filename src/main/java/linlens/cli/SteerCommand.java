@@ -20,6 +20,9 @@ import java.util.concurrent.Callable;
         "Steer greedy generation of a target prompt with a source prompt's cumulative Jacobian at a layer,",
         "printing the steered and unsteered continuations side by side."})
 public final class SteerCommand implements Callable<Integer> {
+    /** Each generated token is a forward pass over the whole grown sequence: more is not an analysis any more. */
+    static final int MAX_TOKENS = 512;
+
     @Mixin CommonOptions common;
     @Spec CommandSpec spec;
 
@@ -43,6 +46,8 @@ public final class SteerCommand implements Callable<Integer> {
             description = "up or gate (default: ${DEFAULT-VALUE}).")
     MlpPath mlpPath;
 
+    @Mixin ThreadsOption threads;
+
     @Option(names = "--json", paramLabel = "FILE", description = "Write the result as JSON.")
     Path json;
 
@@ -51,14 +56,18 @@ public final class SteerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        JsonOutput.checkWritable(json);
-        JsonOutput.checkWritable(report);
-        if (tokens < 1 || tokens > 512) throw new InputException("--tokens must be between 1 and 512");
-        if (!Double.isFinite(strength)) throw new InputException("--strength must be a finite number");
+        Bounds.within("--tokens", tokens, 1, MAX_TOKENS, null);
+        Bounds.finite("--strength", strength);
+        if (layer != null) Bounds.atLeast("--layer", layer, 0);
+        OutputTargets.check(json, report, null);
+        threads.apply();
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         Transformer m = common.load(err);
+        if (layer != null) Bounds.layer("--layer", layer, m);
         int[] src = Prompts.encode(m, prompt), tgt = Prompts.encode(m, target);
-        if (tgt.length + tokens > m.config().context()) throw new InputException("target plus --tokens exceeds the model's context");
+        if (tgt.length + tokens > m.config().context())
+            throw new InputException("--tokens " + tokens + " out of range 1.." + Math.max(0, m.config().context() - tgt.length)
+                    + " (the target's " + tgt.length + " tokens plus --tokens exceed the model's context of " + m.config().context() + ")");
         int l = layer != null ? layer : Steering.defaultLayer(m.config().layers());
         common.progress(err, "steering with the Jacobian of layer " + l + " of " + Text.quote(prompt) + "...");
         var r = Steering.run(m, prompt, src, target, tgt, new Steering.Options(l, strength, tokens, mlpPath));

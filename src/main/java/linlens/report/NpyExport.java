@@ -9,6 +9,7 @@ import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
@@ -33,25 +34,36 @@ public final class NpyExport {
         this.tmp = tmp;
     }
 
-    /** Checks the target can be created (absent or an empty folder) before any long work. */
-    public static void checkTarget(Path dir) {
-        Path abs = dir.toAbsolutePath();
-        if (abs.getParent() == null || !Files.isDirectory(abs.getParent()))
-            throw new InputException("cannot export to " + dir + ": no such directory " + abs.getParent());
-        if (Files.exists(abs)) {
-            if (!Files.isDirectory(abs)) throw new InputException("cannot export to " + dir + ": it is a file");
+    /**
+     * Checks, before any long work, that the target can be created: absent or an empty folder (a
+     * symbolic link is followed to the folder it names), in a folder that takes new entries.
+     * Returns the folder's resolved path.
+     */
+    public static Path checkTarget(Path dir) {
+        String prefix = "cannot export to " + dir;
+        OutputFiles.Target t = OutputFiles.resolve(dir, prefix);
+        Path abs = t.path();
+        if (abs.getParent() == null) throw new InputException(prefix + ": it is the root folder");
+        if (t.exists()) {
+            if (!t.directory()) throw new InputException(prefix + (t.regularFile() ? ": it is a file"
+                    : ": not a folder (a device, FIFO or socket); only empty folders are replaced"));
             try (Stream<Path> s = Files.list(abs)) {
-                if (s.findAny().isPresent()) throw new InputException("cannot export to " + dir + ": folder is not empty");
+                if (s.findAny().isPresent()) throw new InputException(prefix + ": folder is not empty");
             } catch (IOException e) {
-                throw new InputException("cannot export to " + dir + ": " + e.getMessage());
+                throw new InputException(prefix + ": " + OutputFiles.reason(e));
             }
         }
+        OutputFiles.probe(abs, prefix);
+        return abs;
     }
 
+    /**
+     * Starts an export: a hidden temporary folder beside the target (deleted if the process is
+     * stopped before {@link #commit} or {@link #abandon}).
+     */
     public static NpyExport create(Path dir) throws IOException {
-        checkTarget(dir);
-        Path abs = dir.toAbsolutePath();
-        return new NpyExport(abs, Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + "-"));
+        Path abs = checkTarget(dir);
+        return new NpyExport(abs, OutputFiles.newTempDirectory(abs));
     }
 
     public void add(String name, int[] shape, Object data, String description) throws IOException {
@@ -73,17 +85,17 @@ public final class NpyExport {
         Map<String, Object> manifest = new LinkedHashMap<>(context);
         manifest.put("arrays", entries);
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(tmp.resolve("manifest.json").toFile(), manifest);
-        if (Files.isDirectory(target)) Files.delete(target); // checked empty at creation
+        if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+            OutputFiles.keepPermissions(target, tmp);
+            Files.delete(target); // checked empty at creation
+        }
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        OutputFiles.done(tmp);
         return target;
     }
 
     /** Removes the temporary folder after a failure. */
     public void abandon() {
-        try (Stream<Path> s = Files.walk(tmp)) {
-            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException ignored) {
-            // best effort: the folder is hidden and named after the target
-        }
+        OutputFiles.delete(tmp);
     }
 }
