@@ -52,6 +52,7 @@ class AppServerTest {
     static Reply call(String method, String path, String body) throws Exception {
         var b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (body != null) b.header("Content-Type", "application/json");
         var r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
         return new Reply(r.statusCode(), new String(r.body(), java.nio.charset.StandardCharsets.UTF_8), r.body());
     }
@@ -178,7 +179,7 @@ class AppServerTest {
             java.util.function.Function<String, JsonNode> post = body -> {
                 try {
                     var req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + queued.port() + "/api/jobs"))
-                            .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+                            .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build();
                     var resp = client.send(req, HttpResponse.BodyHandlers.ofString());
                     return ((com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(resp.body())).put("http", resp.statusCode());
                 } catch (Exception e) {
