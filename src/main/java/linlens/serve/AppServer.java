@@ -237,7 +237,9 @@ public final class AppServer implements AutoCloseable {
                 log.accept("internal error on " + request.getMethod() + " " + request.getHttpURI().getPath() + ": " + e);
                 reply = error(500, "internal error");
             }
-            if (reply.status == 408) response.getHeaders().put(HttpHeader.CONNECTION, "close");
+            // a refused request's body may be unread: the connection cannot carry another request
+            boolean hasBody = request.getLength() > 0 || request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING);
+            if (reply.status == 408 || (hasBody && reply.status >= 400)) response.getHeaders().put(HttpHeader.CONNECTION, "close");
             send(response, reply, new Callback() {
                 @Override public void succeeded() { idle(x); callback.succeeded(); }
                 @Override public void failed(Throwable t) { idle(x); callback.failed(t); }

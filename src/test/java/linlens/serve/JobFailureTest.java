@@ -23,6 +23,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** A bad model or a job that throws anything ends that job as failed, in one line; the app serves on. */
+@org.junit.jupiter.api.Timeout(300)
 class JobFailureTest {
     static final ObjectMapper JSON = new ObjectMapper();
     static final Path TINY = Path.of("src/test/resources/reference/tiny/llama3/model.gguf");
