@@ -126,6 +126,7 @@ public final class AppServer implements AutoCloseable {
 
         QueuedThreadPool threads = new QueuedThreadPool(16, 2);
         threads.setName("linlens-http");
+        threads.setDaemon(true); // like the JDK server's: the caller decides how long the process lives
         threads.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
         jetty = new Server(threads);
         HttpConfiguration http = new HttpConfiguration();

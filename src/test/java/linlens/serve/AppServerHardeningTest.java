@@ -269,6 +269,10 @@ class AppServerHardeningTest {
         assertRawError(raw(("POST /api/jobs HTTP/1.1\r\n" + host + "Content-Type: application/json\r\nContent-Length: -3\r\n\r\n").getBytes()), 400);
         assertRawError(raw(("POST /api/jobs HTTP/1.1\r\n" + host + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").getBytes()), 400);
         assertRawError(raw("GET /api/models HTTP/7.0\r\nHost: 127.0.0.1\r\n\r\n".getBytes()), 505);
+        // a body that stops arriving: 408 once the request's time is up, and the connection closed
+        long t0 = System.nanoTime();
+        assertRawError(raw(("POST /api/jobs HTTP/1.1\r\n" + host + "Content-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"mo").getBytes()), 408);
+        assertTrue((System.nanoTime() - t0) / 1e9 < TIMEOUT.toSeconds() * 2);
         // HTTP/1.0 without a Host header: our own refusal
         assertRawError(raw("GET /api/models HTTP/1.0\r\n\r\n".getBytes()), 403);
         assertEquals(200, send(request("/api/models")).statusCode(), "the server keeps serving");
