@@ -196,6 +196,14 @@ public final class AppServer implements AutoCloseable {
      * that long at most (Jetty's idle timeout alone restarts with every byte received).
      */
     private void closeStalled() {
+        try {
+            closeStalledNow();
+        } catch (RuntimeException e) {
+            log.accept("closing stalled connections: " + e); // and keep sweeping
+        }
+    }
+
+    private void closeStalledNow() {
         long now = System.nanoTime(), limit = TimeUnit.MILLISECONDS.toNanos(requestTimeoutMs);
         connections.forEach((connection, x) -> {
             if (!x.busy && now - x.waitingSince > limit) connection.getEndPoint().close(new TimeoutException("request timeout"));
@@ -339,7 +347,12 @@ public final class AppServer implements AutoCloseable {
         if (site != null && !site.equalsIgnoreCase("same-origin") && !site.equalsIgnoreCase("none"))
             throw new ApiException(403, "cross-site request refused: use the app's own page");
         String origin = request.getHeaders().get(HttpHeader.ORIGIN);
-        if (origin != null && !origins.contains(origin.toLowerCase(Locale.ROOT)))
+        if (origin == null) return;
+        origin = origin.toLowerCase(Locale.ROOT);
+        // bound to every address (0.0.0.0, ::), the page's origin is whichever address it was opened at
+        String hostHeader = request.getHeaders().get(HttpHeader.HOST);
+        boolean addressedHere = address.isAnyLocalAddress() && hostHeader != null && origin.equals("http://" + hostHeader.toLowerCase(Locale.ROOT));
+        if (!origins.contains(origin) && !addressedHere)
             throw new ApiException(403, "request from another origin refused: use the app's own page");
     }
 
