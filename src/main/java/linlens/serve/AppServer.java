@@ -20,6 +20,7 @@ import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.ErrorHandler;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.Promise;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 import java.io.ByteArrayOutputStream;
@@ -37,6 +38,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
@@ -439,7 +441,11 @@ public final class AppServer implements AutoCloseable {
             throw new ApiException(415, "the request body must be JSON, sent as Content-Type: application/json");
         long declared = request.getLength();
         if (declared > JobRequest.MAX_BODY) throw tooLarge();
-        var body = Content.Source.asByteArrayAsync(request, JobRequest.MAX_BODY + 1);
+        CompletableFuture<byte[]> body = new CompletableFuture<>();
+        Content.Source.asByteArrayAsync(request, JobRequest.MAX_BODY + 1, new Promise.Invocable<>() {
+            @Override public void succeeded(byte[] bytes) { body.complete(bytes); }
+            @Override public void failed(Throwable failure) { body.completeExceptionally(failure); }
+        });
         long left = requestTimeoutMs - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - request.getHeadersNanoTime());
         try {
             byte[] bytes = body.get(Math.max(1, left), TimeUnit.MILLISECONDS);
