@@ -460,6 +460,8 @@ public final class AppServer implements AutoCloseable {
         } catch (ExecutionException e) {
             // Jetty refuses a body longer than the limit; otherwise the client went away or sent a broken chunk
             if (request.getLength() < 0 && Request.getContentBytesRead(request) > JobRequest.MAX_BODY) throw tooLarge();
+            for (Throwable t = e.getCause(); t != null; t = t.getCause())
+                if (t instanceof TimeoutException) throw new ApiException(408, "the request body took too long to arrive"); // Jetty's idle timeout came first
             throw new ApiException(400, "the request body could not be read");
         }
     }
