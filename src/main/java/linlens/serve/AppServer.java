@@ -289,6 +289,8 @@ public final class AppServer implements AutoCloseable {
                 if (detail != null && !detail.isBlank() && !detail.equalsIgnoreCase(HttpStatus.getMessage(status)))
                     message += " (" + detail + ")";
             }
+            // after a request Jetty could not take, the connection is not worth keeping: say so, so no client reuses it
+            response.getHeaders().put(HttpHeader.CONNECTION, "close");
             send(response, error(status, message), callback);
             return true;
         }
