@@ -23,7 +23,8 @@ after(async () => {
 });
 
 const api = (method, url, body) => page.evaluate(async ([method, url, body]) => {
-  const r = await fetch(url, body === undefined ? { method } : { method, body: JSON.stringify(body) });
+  const r = await fetch(url, body === undefined ? { method } :
+    { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   return { status: r.status, body: await r.json() };
 }, [method, url, body]);
 

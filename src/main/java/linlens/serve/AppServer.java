@@ -1,30 +1,50 @@
 package linlens.serve;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import linlens.analysis.Decomposition;
 import linlens.blas.Arith;
 import linlens.format.Npy;
-import linlens.linear.Precision;
-import linlens.model.MlpPath;
 import linlens.report.HtmlReport;
 import linlens.report.WebAssets;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.io.Connection;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.NetworkConnectionLimit;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.ErrorHandler;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.Promise;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.BindException;
+import java.net.Inet6Address;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -33,121 +53,317 @@ import java.util.zip.ZipOutputStream;
 
 /**
  * The local web app of {@code linlens serve}: the page, its assets, and the JSON API (see the
- * README). Requests are served on their own threads while the job queue's worker computes, so
- * the server stays responsive during a long job.
+ * README), on Jetty. Requests are served on virtual threads while the job queue's worker
+ * computes, so the server stays responsive during a long job.
+ *
+ * <p>Only this server's own pages may use the API: requests addressed to another host name (DNS
+ * rebinding), sent from another origin ({@code Origin}, {@code Sec-Fetch-Site}) or with a body
+ * that is not {@code application/json} (what a cross-site form or no-preflight fetch can send)
+ * are refused. Every answer, Jetty's own for malformed HTTP included, is JSON {@code {"error",
+ * "status"}} when it is an error, and carries the security headers. Connections are bounded in
+ * number, and in the time they may take to send a request or sit idle.
  */
 public final class AppServer implements AutoCloseable {
-    /** Largest request body accepted (HTTP 413 beyond). */
-    static final int MAX_BODY = 64 * 1024;
-    /** Longest prompt in characters (HTTP 413 beyond); the token limit is checked by the job. */
-    static final int MAX_PROMPT_CHARS = 8000;
-    static final int MAX_PROMPTS = 2, MAX_COMPONENTS = 64, MAX_TOP = 50;
+    /** The page's policy: its own scripts only, no framing, no forms, no plug-ins. */
+    static final String CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+            + "connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
-    public record Config(String host, int port, List<String> models, int maxQueued, int maxTokens) {}
+    /**
+     * How long a connection may take to send a whole request (headers from its opening or from
+     * the previous answer, the body from the headers) or stall while being answered, and how
+     * many connections may be open at once (more wait to be accepted).
+     */
+    public record Limits(Duration requestTimeout, int maxConnections) {
+        public static final Limits DEFAULT = new Limits(Duration.ofSeconds(10), 64);
+
+        public Limits {
+            if (requestTimeout.toMillis() < 1 || maxConnections < 1) throw new IllegalArgumentException("limits must be positive");
+        }
+    }
+
+    public record Config(String host, int port, List<String> models, int maxQueued, int maxTokens, Limits limits) {
+        public Config(String host, int port, List<String> models, int maxQueued, int maxTokens) {
+            this(host, port, models, maxQueued, maxTokens, Limits.DEFAULT);
+        }
+    }
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Pattern JOB = Pattern.compile("/api/jobs/(\\d+)");
-    private static final Pattern RESULT = Pattern.compile("/api/jobs/(\\d+)/results/(\\d+)(?:/(decomposition\\.json|arrays\\.npz|report\\.html))?");
-    private static final Set<String> JOB_FIELDS = Set.of("model", "prompts", "precision", "mlp_path", "components", "top");
+    // ids and indexes of at most 18 digits fit a long; longer ones are simply not found
+    private static final Pattern JOB = Pattern.compile("/api/jobs/(\\d{1,18})");
+    private static final Pattern RESULT = Pattern.compile("/api/jobs/(\\d{1,18})/results/(\\d{1,18})(?:/(decomposition\\.json|arrays\\.npz|report\\.html))?");
     private static final Map<String, String> ASSETS = Map.of(
             "/assets/figures.js", "text/javascript", "/assets/app.js", "text/javascript", "/assets/style.css", "text/css",
             "/assets/echarts.min.js", "text/javascript");
+    private static final Set<String> LOOPBACK_NAMES = Set.of("127.0.0.1", "localhost", "[::1]");
 
-    private final HttpServer http;
-    private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
+    private final Server jetty;
+    private final ServerConnector connector;
     private final ServedModels models;
     private final JobQueue queue;
     private final boolean loopback;
+    private final InetAddress address;
+    private final String host;
+    private final Consumer<String> log;
+    private final long requestTimeoutMs;
+    private final Map<Connection, Exchange> connections = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("linlens-http-timeouts").daemon().factory());
+    private volatile Set<String> origins = Set.of();
 
-    private AppServer(Config c, Consumer<String> log) throws IOException {
-        models = new ServedModels(c.models());
-        queue = new JobQueue(models, c.maxQueued(), c.maxTokens(), log);
-        InetAddress address = InetAddress.getByName(c.host());
-        loopback = address.isLoopbackAddress();
-        http = HttpServer.create(new InetSocketAddress(address, c.port()), 0);
-        http.setExecutor(threads);
-        http.createContext("/", this::handle);
+    /** Where a connection is: answering a request, or since when it has been waiting for one. */
+    private static final class Exchange {
+        volatile boolean busy;
+        volatile long waitingSince = System.nanoTime();
     }
 
-    /** Starts serving; {@code log} gets the occasional line (a failed job's cause). */
+    private AppServer(Config c, Consumer<String> log, JobQueue.Work work) throws IOException {
+        this.log = log;
+        this.host = c.host();
+        models = new ServedModels(c.models());
+        queue = work == null ? new JobQueue(models, c.maxQueued(), c.maxTokens(), log)
+                : new JobQueue(models, c.maxQueued(), c.maxTokens(), log, work);
+        address = InetAddress.getByName(c.host());
+        loopback = address.isLoopbackAddress();
+        requestTimeoutMs = c.limits().requestTimeout().toMillis();
+
+        QueuedThreadPool threads = new QueuedThreadPool(16, 2);
+        threads.setName("linlens-http");
+        threads.setDaemon(true); // like the JDK server's: the caller decides how long the process lives
+        threads.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        jetty = new Server(threads);
+        HttpConfiguration http = new HttpConfiguration();
+        http.setSendServerVersion(false);
+        http.setSendXPoweredBy(false);
+        http.setRequestHeaderSize(8 * 1024); // request line and headers together; 431 beyond
+        connector = new ServerConnector(jetty, 1, 1, new HttpConnectionFactory(http));
+        connector.setHost(address.getHostAddress());
+        connector.setPort(c.port());
+        connector.setIdleTimeout(requestTimeoutMs);
+        connector.addEventListener(new Connection.Listener() {
+            @Override public void onOpened(Connection connection) { connections.put(connection, new Exchange()); }
+            @Override public void onClosed(Connection connection) { connections.remove(connection); }
+        });
+        jetty.addConnector(connector);
+        jetty.addBean(new NetworkConnectionLimit(c.limits().maxConnections(), connector));
+        jetty.setHandler(new App());
+        jetty.setErrorHandler(new Errors());
+    }
+
+    /** Starts serving; {@code log} gets the occasional line (a failed job's cause, an internal error). */
     public static AppServer start(Config config, Consumer<String> log) throws IOException {
-        AppServer s = new AppServer(config, log);
-        s.http.start();
+        return start(config, log, null);
+    }
+
+    /** As above, with the worker's {@code work} replaced (tests). */
+    static AppServer start(Config config, Consumer<String> log, JobQueue.Work work) throws IOException {
+        AppServer s = new AppServer(config, log, work);
+        try {
+            s.jetty.start();
+        } catch (Exception e) {
+            s.close();
+            for (Throwable t = e; t != null; t = t.getCause())
+                if (t instanceof BindException b) throw b;
+            throw e instanceof IOException io ? io : new IOException("cannot start the server: " + e.getMessage(), e);
+        }
+        s.origins = s.ownOrigins();
+        long period = Math.max(50, Math.min(1000, s.requestTimeoutMs / 4));
+        s.sweeper.scheduleWithFixedDelay(s::closeStalled, period, period, TimeUnit.MILLISECONDS);
         return s;
     }
 
-    public int port() { return http.getAddress().getPort(); }
+    public int port() { return connector.getLocalPort(); }
 
-    public String url() {
-        return "http://" + http.getAddress().getAddress().getHostAddress() + ":" + port() + "/";
+    public String url() { return "http://" + literal(address) + ":" + port() + "/"; }
+
+    private static String literal(InetAddress a) {
+        return a instanceof Inet6Address ? "[" + a.getHostAddress().replaceFirst("%.*$", "") + "]" : a.getHostAddress();
     }
 
     @Override
     public void close() {
-        http.stop(0);
+        sweeper.shutdownNow();
+        try {
+            jetty.stop();
+        } catch (Exception e) {
+            log.accept("stopping the server: " + e);
+        }
         queue.close();
-        threads.shutdownNow();
+    }
+
+    // ------------------------------------------------------------------ connections
+
+    /**
+     * Closes connections that have waited longer than the request timeout for a whole request:
+     * a client that opens a connection and sends its request slowly, or not at all, holds it
+     * that long at most (Jetty's idle timeout alone restarts with every byte received).
+     */
+    private void closeStalled() {
+        try {
+            closeStalledNow();
+        } catch (RuntimeException e) {
+            log.accept("closing stalled connections: " + e); // and keep sweeping
+        }
+    }
+
+    private void closeStalledNow() {
+        long now = System.nanoTime(), limit = TimeUnit.MILLISECONDS.toNanos(requestTimeoutMs);
+        connections.forEach((connection, x) -> {
+            if (!x.busy && now - x.waitingSince > limit) connection.getEndPoint().close(new TimeoutException("request timeout"));
+        });
+    }
+
+    /** The origins of this server's own pages: the loopback names, and the bound host when it is not loopback. */
+    private Set<String> ownOrigins() {
+        int port = port();
+        Set<String> own = new java.util.HashSet<>();
+        for (String name : LOOPBACK_NAMES) own.add("http://" + name + ":" + port);
+        if (!loopback) {
+            own.add("http://" + literal(address) + ":" + port);
+            String named = host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
+            own.add("http://" + named.toLowerCase(Locale.ROOT) + ":" + port);
+        }
+        return Set.copyOf(own);
     }
 
     // ------------------------------------------------------------------ routing
 
-    private void handle(HttpExchange ex) throws IOException {
-        try (ex) {
+    /** One answer, built in full before anything is sent (so a failure midway still gets a clean error). */
+    private record Reply(int status, String type, byte[] body, boolean appPolicy, String filename, String allow) {
+        static Reply of(int status, String type, byte[] body) { return new Reply(status, type, body, true, null, null); }
+    }
+
+    private final class App extends Handler.Abstract {
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) {
+            Exchange x = connections.get(request.getConnectionMetaData().getConnection());
+            if (x != null) x.busy = true;
+            Reply reply;
             try {
-                checkHost(ex);
-                route(ex, ex.getRequestURI().getPath(), ex.getRequestMethod());
+                reply = answer(request);
             } catch (ApiException e) {
-                sendJson(ex, e.status, Map.of("error", e.getMessage(), "status", e.status));
-            } catch (RuntimeException e) {
-                sendJson(ex, 500, Map.of("error", "error: " + e, "status", 500));
+                Reply refused = error(e.status, e.getMessage());
+                reply = e.allow == null ? refused : new Reply(refused.status, refused.type, refused.body, true, null, e.allow);
+            } catch (Throwable e) {
+                // the detail goes to the log only: an answer never carries exception text
+                log.accept("internal error on " + request.getMethod() + " " + request.getHttpURI().getPath() + ": " + e);
+                reply = error(500, "internal error");
             }
+            // a refused request's body may be unread: the connection cannot carry another request
+            boolean hasBody = request.getLength() > 0 || request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING);
+            if (reply.status == 408 || (hasBody && reply.status >= 400)) response.getHeaders().put(HttpHeader.CONNECTION, "close");
+            send(response, reply, new Callback() {
+                @Override public void succeeded() { idle(x); callback.succeeded(); }
+                @Override public void failed(Throwable t) { idle(x); callback.failed(t); }
+            });
+            return true;
         }
+
+        private void idle(Exchange x) {
+            if (x == null) return;
+            x.waitingSince = System.nanoTime();
+            x.busy = false;
+        }
+    }
+
+    /** Jetty's own errors (malformed HTTP, headers too large, ...) as our JSON, with our headers. */
+    private final class Errors implements Request.Handler {
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) {
+            int status = request.getAttribute(ErrorHandler.ERROR_STATUS) instanceof Integer i ? i : 500;
+            if (status < 400 || status > 599) status = 500;
+            Throwable cause = request.getAttribute(ErrorHandler.ERROR_EXCEPTION) instanceof Throwable t ? t : null;
+            String message;
+            if (status >= 500) {
+                if (cause != null) log.accept("internal error: " + cause);
+                message = status == 505 ? "HTTP version not supported" : "internal error";
+            } else {
+                message = switch (status) {
+                    case 400 -> "malformed HTTP request";
+                    case 408 -> "request timed out";
+                    case 413 -> "request too large";
+                    case 414 -> "request line too long";
+                    case 431 -> "request headers too large: at most 8 KiB";
+                    default -> HttpStatus.getMessage(status).toLowerCase(Locale.ROOT);
+                };
+                String detail = request.getAttribute(ErrorHandler.ERROR_MESSAGE) instanceof String m ? JobRequest.shorten(m) : null;
+                if (detail != null && !detail.isBlank() && !detail.equalsIgnoreCase(HttpStatus.getMessage(status)))
+                    message += " (" + detail + ")";
+            }
+            // after a request Jetty could not take, the connection is not worth keeping: say so, so no client reuses it
+            response.getHeaders().put(HttpHeader.CONNECTION, "close");
+            send(response, error(status, message), callback);
+            return true;
+        }
+    }
+
+    private Reply answer(Request request) throws IOException {
+        String method = request.getMethod();
+        checkHost(request);
+        String path = Request.getPathInContext(request);
+        boolean changesState = !method.equals("GET") && !method.equals("HEAD");
+        if (changesState || path.startsWith("/api/")) checkOrigin(request);
+        Matcher m;
+        if (path.equals("/") || path.equals("/index.html")) {
+            allow(method, "GET");
+            return Reply.of(200, "text/html; charset=utf-8", WebAssets.own("app.html").getBytes(StandardCharsets.UTF_8));
+        } else if (ASSETS.containsKey(path)) {
+            allow(method, "GET");
+            String name = path.substring("/assets/".length());
+            String body = name.equals("echarts.min.js") ? WebAssets.echarts() : WebAssets.own(name);
+            return Reply.of(200, ASSETS.get(path) + "; charset=utf-8", body.getBytes(StandardCharsets.UTF_8));
+        } else if (path.equals("/api/models")) {
+            allow(method, "GET");
+            return json(200, modelList());
+        } else if (path.equals("/api/jobs")) {
+            allow(method, "POST");
+            Job job = submit(JobRequest.parse(readBody(request)));
+            return json(202, job.status(queue.queuePosition(job)));
+        } else if ((m = JOB.matcher(path)).matches()) {
+            allow(method, "GET", "DELETE");
+            Job job = method.equals("DELETE") ? queue.cancel(m.group(1)) : queue.get(m.group(1));
+            return json(200, job.status(queue.queuePosition(job)));
+        } else if ((m = RESULT.matcher(path)).matches()) {
+            allow(method, "GET");
+            return result(queue.get(m.group(1)), Long.parseLong(m.group(2)), m.group(3));
+        }
+        throw new ApiException(404, "no such page: " + JobRequest.shorten(path));
     }
 
     /**
      * On a loopback address, only requests addressed to it: a page elsewhere cannot reach the
      * server through a name that resolves to 127.0.0.1 (DNS rebinding).
      */
-    private void checkHost(HttpExchange ex) {
+    private void checkHost(Request request) {
         if (!loopback) return;
-        String host = ex.getRequestHeaders().getFirst("Host");
-        String name = host == null ? "" : host.replaceFirst(":\\d+$", "");
-        if (!Set.of("127.0.0.1", "localhost", "[::1]").contains(name))
+        String hostHeader = request.getHeaders().get(HttpHeader.HOST);
+        String name = hostHeader == null ? "" : hostHeader.replaceFirst(":\\d+$", "").toLowerCase(Locale.ROOT);
+        if (!LOOPBACK_NAMES.contains(name))
             throw new ApiException(403, "requests must be addressed to 127.0.0.1 or localhost");
     }
 
-    private void route(HttpExchange ex, String path, String method) throws IOException {
-        Matcher m;
-        if (path.equals("/") || path.equals("/index.html")) {
-            allow(method, "GET");
-            send(ex, 200, "text/html; charset=utf-8", WebAssets.own("app.html").getBytes(StandardCharsets.UTF_8));
-        } else if (ASSETS.containsKey(path)) {
-            allow(method, "GET");
-            String name = path.substring("/assets/".length());
-            String body = name.equals("echarts.min.js") ? WebAssets.echarts() : WebAssets.own(name);
-            send(ex, 200, ASSETS.get(path) + "; charset=utf-8", body.getBytes(StandardCharsets.UTF_8));
-        } else if (path.equals("/api/models")) {
-            allow(method, "GET");
-            sendJson(ex, 200, modelList());
-        } else if (path.equals("/api/jobs")) {
-            allow(method, "POST");
-            Job job = submit(readJson(ex));
-            sendJson(ex, 202, job.status(queue.queuePosition(job)));
-        } else if ((m = JOB.matcher(path)).matches()) {
-            allow(method, "GET", "DELETE");
-            Job job = method.equals("DELETE") ? queue.cancel(m.group(1)) : queue.get(m.group(1));
-            sendJson(ex, 200, job.status(queue.queuePosition(job)));
-        } else if ((m = RESULT.matcher(path)).matches()) {
-            allow(method, "GET");
-            result(ex, queue.get(m.group(1)), Integer.parseInt(m.group(2)), m.group(3));
-        } else {
-            throw new ApiException(404, "no such page: " + path);
-        }
+    /**
+     * Only this server's own pages: browsers say where a request comes from in {@code
+     * Sec-Fetch-Site} and {@code Origin}; a request from another site, or from a page with an
+     * opaque origin ("null"), is refused. Clients that send neither (curl, scripts) pass.
+     */
+    private void checkOrigin(Request request) {
+        String site = request.getHeaders().get("Sec-Fetch-Site");
+        if (site != null && !site.equalsIgnoreCase("same-origin") && !site.equalsIgnoreCase("none"))
+            throw new ApiException(403, "cross-site request refused: use the app's own page");
+        String origin = request.getHeaders().get(HttpHeader.ORIGIN);
+        if (origin == null) return;
+        origin = origin.toLowerCase(Locale.ROOT);
+        // bound to every address (0.0.0.0, ::), the page's origin is whichever address it was opened at
+        String hostHeader = request.getHeaders().get(HttpHeader.HOST);
+        boolean addressedHere = address.isAnyLocalAddress() && hostHeader != null && origin.equals("http://" + hostHeader.toLowerCase(Locale.ROOT));
+        if (!origins.contains(origin) && !addressedHere)
+            throw new ApiException(403, "request from another origin refused: use the app's own page");
     }
 
     private static void allow(String method, String... allowed) {
         if (!List.of(allowed).contains(method))
-            throw new ApiException(405, "method " + method + " not allowed here (use " + String.join(" or ", allowed) + ")");
+            throw new ApiException(405, "method " + JobRequest.shorten(method) + " not allowed here (use " + String.join(" or ", allowed) + ")",
+                    String.join(", ", allowed));
     }
 
     record ModelEntry(String name, String path, boolean loaded) {}
@@ -160,74 +376,27 @@ public final class AppServer implements AutoCloseable {
 
     // ------------------------------------------------------------------ jobs
 
-    private Job submit(JsonNode body) {
-        for (var it = body.fieldNames(); it.hasNext(); ) {
-            String f = it.next();
-            if (!JOB_FIELDS.contains(f)) throw new ApiException(400, "unknown field '" + f + "' (known: " + String.join(", ", JOB_FIELDS) + ")");
-        }
-        String model = text(body, "model", null);
-        if (model == null) throw new ApiException(400, "missing 'model': pick one of " + String.join(", ", models.available().keySet()));
-        if (!models.available().containsKey(model))
-            throw new ApiException(404, "unknown model '" + model + "' (available: " + String.join(", ", models.available().keySet()) + ")");
-        JsonNode ps = body.get("prompts");
-        if (ps == null || !ps.isArray() || ps.isEmpty() || ps.size() > MAX_PROMPTS)
-            throw new ApiException(400, "'prompts' must be a list of 1 or " + MAX_PROMPTS + " prompts");
-        List<String> prompts = new ArrayList<>();
-        for (JsonNode p : ps) {
-            if (!p.isTextual()) throw new ApiException(400, "each prompt must be a string");
-            String s = p.asText();
-            if (s.isBlank()) throw new ApiException(400, "empty prompt: type some text");
-            if (s.length() > MAX_PROMPT_CHARS)
-                throw new ApiException(413, "prompt too long: " + s.length() + " characters, at most " + MAX_PROMPT_CHARS);
-            prompts.add(s);
-        }
-        Precision precision = switch (text(body, "precision", "fp32")) {
-            case "fp32" -> Precision.FP32;
-            case "fp64" -> Precision.FP64;
-            default -> throw new ApiException(400, "'precision' must be fp32 or fp64");
-        };
-        MlpPath path = switch (text(body, "mlp_path", "up")) {
-            case "up" -> MlpPath.UP;
-            case "gate" -> MlpPath.GATE;
-            default -> throw new ApiException(400, "'mlp_path' must be up or gate");
-        };
-        var options = new Decomposition.Options(precision, path, integer(body, "components", 8, MAX_COMPONENTS),
-                integer(body, "top", 8, MAX_TOP));
-        return queue.submit(model, prompts, options);
+    private Job submit(JobRequest r) {
+        Map<String, java.nio.file.Path> available = models.available();
+        if (!available.containsKey(r.model()))
+            throw new ApiException(404, "unknown model '" + JobRequest.shorten(r.model()) + "' (available: " + String.join(", ", available.keySet()) + ")");
+        return queue.submit(r.model(), r.prompts(), r.options());
     }
 
-    private static String text(JsonNode body, String field, String absent) {
-        JsonNode v = body.get(field);
-        if (v == null || v.isNull()) return absent;
-        if (!v.isTextual()) throw new ApiException(400, "'" + field + "' must be a string");
-        return v.asText();
-    }
-
-    private static int integer(JsonNode body, String field, int absent, int max) {
-        JsonNode v = body.get(field);
-        if (v == null || v.isNull()) return absent;
-        if (!v.canConvertToInt() || !v.isIntegralNumber() || v.asInt() < 1 || v.asInt() > max)
-            throw new ApiException(400, "'" + field + "' must be an integer from 1 to " + max);
-        return v.asInt();
-    }
-
-    /** One prompt's sections (for the page), or one of its downloads. */
-    private void result(HttpExchange ex, Job job, int index, String download) throws IOException {
+    /** One prompt's sections (for the page), or one of its downloads (as attachments). */
+    private Reply result(Job job, long index, String download) throws IOException {
         if (index >= job.results.size()) throw new ApiException(404, "job " + job.id + " has no prompt " + index);
-        Job.PromptResult r = job.results.get(index);
-        if (download == null) {
-            sendJson(ex, 200, r.sections);
-            return;
-        }
+        Job.PromptResult r = job.results.get((int) index);
+        if (download == null) return json(200, r.sections);
         var detail = r.detail;
         if (detail == null) throw new ApiException(404, "prompt " + index + " of job " + job.id + " is not decomposed (yet)");
         String name = "linlens-job" + job.id + "-" + index + "-" + download;
-        ex.getResponseHeaders().set("Content-Disposition", "attachment; filename=\"" + name + "\"");
-        switch (download) {
-            case "decomposition.json" -> send(ex, 200, "application/json", JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(detail.result()));
-            case "report.html" -> send(ex, 200, "text/html; charset=utf-8", HtmlReport.of(detail).html().getBytes(StandardCharsets.UTF_8));
-            default -> send(ex, 200, "application/zip", npz(detail));
-        }
+        return switch (download) {
+            case "decomposition.json" -> new Reply(200, "application/json", JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(detail.result()), true, name, null);
+            // the report carries its own policy (a meta CSP with its inline scripts' hashes): the app's would break it
+            case "report.html" -> new Reply(200, "text/html; charset=utf-8", HtmlReport.of(detail).html().getBytes(StandardCharsets.UTF_8), false, name, null);
+            default -> new Reply(200, "application/zip", npz(detail), true, name, null);
+        };
     }
 
     /**
@@ -263,32 +432,79 @@ public final class AppServer implements AutoCloseable {
 
     // ------------------------------------------------------------------ I/O
 
-    private static JsonNode readJson(HttpExchange ex) throws IOException {
-        byte[] body;
-        try (InputStream in = ex.getRequestBody()) {
-            body = in.readNBytes(MAX_BODY + 1);
-        }
-        if (body.length > MAX_BODY) throw new ApiException(413, "request too large: at most " + MAX_BODY / 1024 + " KiB");
-        JsonNode node;
+    /**
+     * The body of a POST: JSON only (a cross-site form or a fetch without preflight cannot send
+     * that type), at most {@link JobRequest#MAX_BODY} bytes, read within the request timeout.
+     */
+    private byte[] readBody(Request request) throws IOException {
+        String type = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
+        String media = type == null ? "" : type.split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
+        if (!media.equals("application/json"))
+            throw new ApiException(415, "the request body must be JSON, sent as Content-Type: application/json");
+        long declared = request.getLength();
+        if (declared > JobRequest.MAX_BODY) throw tooLarge();
+        CompletableFuture<byte[]> body = new CompletableFuture<>();
+        Content.Source.asByteArrayAsync(request, JobRequest.MAX_BODY + 1, new Promise.Invocable<>() {
+            @Override public void succeeded(byte[] bytes) { body.complete(bytes); }
+            @Override public void failed(Throwable failure) { body.completeExceptionally(failure); }
+        });
+        long left = requestTimeoutMs - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - request.getHeadersNanoTime());
         try {
-            node = JSON.readTree(body);
+            byte[] bytes = body.get(Math.max(1, left), TimeUnit.MILLISECONDS);
+            if (bytes.length > JobRequest.MAX_BODY) throw tooLarge();
+            return bytes;
+        } catch (TimeoutException e) {
+            request.fail(e);
+            throw new ApiException(408, "the request body took too long to arrive");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        } catch (ExecutionException e) {
+            // Jetty refuses a body longer than the limit; otherwise the client went away or sent a broken chunk
+            if (request.getLength() < 0 && Request.getContentBytesRead(request) > JobRequest.MAX_BODY) throw tooLarge();
+            for (Throwable t = e.getCause(); t != null; t = t.getCause())
+                if (t instanceof TimeoutException) throw new ApiException(408, "the request body took too long to arrive"); // Jetty's idle timeout came first
+            throw new ApiException(400, "the request body could not be read");
+        }
+    }
+
+    private static ApiException tooLarge() {
+        return new ApiException(413, "request too large: at most " + JobRequest.MAX_BODY / 1024 + " KiB");
+    }
+
+    private static Reply json(int status, Object value) throws IOException {
+        return Reply.of(status, "application/json", JSON.writeValueAsBytes(value));
+    }
+
+    private static Reply error(int status, String message) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("error", message);
+        body.put("status", status);
+        try {
+            return Reply.of(status, "application/json", JSON.writeValueAsBytes(body));
         } catch (IOException e) {
-            throw new ApiException(400, "the request body is not valid JSON");
+            throw new IllegalStateException(e); // a map of a string and a number always serializes
         }
-        if (node == null || !node.isObject()) throw new ApiException(400, "the request body must be a JSON object");
-        return node;
     }
 
-    private static void sendJson(HttpExchange ex, int status, Object value) throws IOException {
-        send(ex, status, "application/json", JSON.writeValueAsBytes(value));
-    }
-
-    private static void send(HttpExchange ex, int status, String type, byte[] body) throws IOException {
-        ex.getResponseHeaders().set("Content-Type", type);
-        ex.getResponseHeaders().set("Cache-Control", "no-store");
-        ex.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(body);
-        }
+    /**
+     * Sends a reply with the headers every answer carries. The app's content security policy
+     * goes on everything but the report download, which brings its own.
+     */
+    private static void send(Response response, Reply reply, Callback callback) {
+        var h = response.getHeaders();
+        response.setStatus(reply.status);
+        h.put(HttpHeader.CONTENT_TYPE, reply.type);
+        h.put(HttpHeader.CACHE_CONTROL, "no-store");
+        h.put("X-Content-Type-Options", "nosniff");
+        h.put("X-Frame-Options", "DENY");
+        h.put("Referrer-Policy", "no-referrer");
+        h.put("Cross-Origin-Resource-Policy", "same-origin");
+        if (reply.appPolicy) h.put("Content-Security-Policy", CSP);
+        else h.remove("Content-Security-Policy");
+        if (reply.filename != null) h.put(HttpHeader.CONTENT_DISPOSITION, "attachment; filename=\"" + reply.filename + "\"");
+        if (reply.allow != null) h.put(HttpHeader.ALLOW, reply.allow);
+        h.put(HttpHeader.CONTENT_LENGTH, reply.body.length);
+        response.write(true, ByteBuffer.wrap(reply.body), callback);
     }
 }

@@ -32,21 +32,38 @@ final class JobQueue implements AutoCloseable {
     private final Deque<Job> waiting = new ArrayDeque<>();
     private final Map<String, Job> jobs = new LinkedHashMap<>();
     private final AtomicLong ids = new AtomicLong();
+    private final Work work;
     private final Thread worker;
     private Job running;
 
+    /** What the worker does with a job (tests stand in for the model). */
+    interface Work { void run(JobQueue queue, Job job); }
+
     JobQueue(ServedModels models, int maxQueued, int maxTokens, Consumer<String> log) {
+        this(models, maxQueued, maxTokens, log, JobQueue::run);
+    }
+
+    JobQueue(ServedModels models, int maxQueued, int maxTokens, Consumer<String> log, Work work) {
         this.models = models;
         this.maxQueued = maxQueued;
         this.maxTokens = maxTokens;
         this.log = log;
+        this.work = work;
         worker = Thread.ofPlatform().name("linlens-jobs").daemon().start(this::work);
     }
 
+    /**
+     * Admits a job when fewer than 1 + maxQueued are admitted and unfinished. The check counts the
+     * waiting jobs too, and runs under the same lock as the admission, so that simultaneous
+     * submissions cannot all pass it before the worker has picked any of them up.
+     */
     synchronized Job submit(String model, List<String> prompts, Decomposition.Options options) {
-        if (running != null && waiting.size() >= maxQueued)
-            throw new ApiException(409, "busy: job " + running.id + " is running"
-                    + (maxQueued > 0 ? " and " + waiting.size() + " are waiting" : "") + "; wait for it or cancel it");
+        int admitted = (running != null ? 1 : 0) + waiting.size();
+        if (admitted >= 1 + maxQueued) {
+            Job first = running != null ? running : waiting.peekFirst();
+            throw new ApiException(409, "busy: job " + first.id + " is " + (running != null ? "running" : "about to run")
+                    + (admitted > 1 ? " and " + (admitted - 1) + " more are waiting" : "") + "; wait for it or cancel it");
+        }
         Job job = new Job(Long.toString(ids.incrementAndGet()), model, prompts, options);
         jobs.put(job.id, job);
         waiting.add(job);
@@ -89,6 +106,11 @@ final class JobQueue implements AutoCloseable {
         }
     }
 
+    /**
+     * The worker: one job after another. Whatever a job throws (a corrupt model file, a bug, an
+     * OutOfMemoryError or StackOverflowError) ends that job as failed with one line, and the
+     * worker goes on to the next one.
+     */
     private void work() {
         while (true) {
             Job job;
@@ -100,30 +122,51 @@ final class JobQueue implements AutoCloseable {
                 running = job;
                 job.state = Job.State.RUNNING;
             }
+            Job.State end = Job.State.FAILED;
+            String error = null;
             try {
-                run(job);
-                job.stage = "done";
-                job.state = Job.State.DONE;
+                work.run(this, job);
+                end = Job.State.DONE;
             } catch (CancellationException e) {
-                job.stage = "cancelled";
-                job.state = Job.State.CANCELLED;
+                end = Job.State.CANCELLED;
             } catch (InputException | ModelFormatException | ApiException e) {
-                fail(job, e.getMessage());
+                error = oneLine(e.getMessage());
             } catch (OutOfMemoryError e) {
-                fail(job, "out of memory: try a shorter prompt, or give the server more memory (LINLENS_JAVA_OPTS)");
-            } catch (RuntimeException e) {
-                fail(job, "error: " + e);
-                log.accept("job " + job.id + " failed: " + e);
+                error = "out of memory: try a shorter prompt, or give the server more memory (LINLENS_JAVA_OPTS)";
+                note("job " + job.id + " failed: out of memory");
+            } catch (StackOverflowError e) {
+                error = "internal error: stack overflow (details in the server's log)";
+                note("job " + job.id + " failed: stack overflow");
+            } catch (Throwable e) {
+                error = "internal error: " + e.getClass().getSimpleName() + " (details in the server's log)";
+                note("job " + job.id + " failed: " + oneLine(String.valueOf(e)));
             } finally {
-                synchronized (this) { running = null; }
+                finish(job, end, error);
             }
+            if (Thread.currentThread().isInterrupted()) return;
         }
     }
 
-    private static void fail(Job job, String message) {
-        job.error = message;
-        job.stage = "failed";
-        job.state = Job.State.FAILED;
+    /** Ends the job and frees the worker in one step, so a submission never sees a finished job as running. */
+    private synchronized void finish(Job job, Job.State end, String error) {
+        job.error = error;
+        job.stage = end.name().toLowerCase();
+        job.state = end;
+        running = null;
+    }
+
+    /** A line for the server's log; a failing log never stops the worker. */
+    private void note(String line) {
+        try {
+            log.accept(line);
+        } catch (RuntimeException ignored) {
+            // nothing else to tell it to
+        }
+    }
+
+    static String oneLine(String message) {
+        String s = message == null ? "" : message.strip().replaceAll("\\s*\\R\\s*", " ");
+        return s.isEmpty() ? "failed" : s;
     }
 
     private void run(Job job) {

@@ -1,5 +1,6 @@
 package linlens.serve;
 
+import linlens.format.ModelFormatException;
 import linlens.model.ModelCache;
 import linlens.model.ModelLoader;
 import linlens.model.Transformer;
@@ -52,7 +53,18 @@ final class ServedModels {
         Path p = available().get(name);
         if (p == null) throw new ApiException(404, "unknown model '" + name + "'");
         synchronized (loaded) {
-            return loaded.computeIfAbsent(p, ModelLoader::load);
+            Transformer m = loaded.get(p);
+            if (m != null) return m;
+            try {
+                m = ModelLoader.load(p);
+            } catch (ModelFormatException | linlens.model.InputException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                // a file the loader did not foresee: still the file's fault, said in one line
+                throw new ModelFormatException(p + ": cannot load this model (" + e.getClass().getSimpleName() + ")", e);
+            }
+            loaded.put(p, m);
+            return m;
         }
     }
 }

@@ -45,15 +45,16 @@ class AppServerTest {
     @AfterAll
     static void stop() { server.close(); }
 
-    record Reply(int status, String body, byte[] bytes) {
+    record Reply(int status, String body, byte[] bytes, java.net.http.HttpHeaders headers) {
         JsonNode json() throws Exception { return JSON.readTree(body); }
     }
 
     static Reply call(String method, String path, String body) throws Exception {
         var b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (body != null) b.header("Content-Type", "application/json");
         var r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
-        return new Reply(r.statusCode(), new String(r.body(), java.nio.charset.StandardCharsets.UTF_8), r.body());
+        return new Reply(r.statusCode(), new String(r.body(), java.nio.charset.StandardCharsets.UTF_8), r.body(), r.headers());
     }
 
     static Reply submit(String... prompts) throws Exception {
@@ -72,6 +73,13 @@ class AppServerTest {
     static void assertRefused(Reply r, int status, String message) throws Exception {
         assertEquals(status, r.status(), r.body());
         assertTrue(r.json().get("error").asText().contains(message), r.body());
+    }
+
+    /** A download: an attachment with its file name, nosniff, and the app's CSP unless it is the report. */
+    static void assertDownload(Reply r, String filename, boolean appPolicy) {
+        assertEquals("attachment; filename=\"" + filename + "\"", r.headers().firstValue("Content-Disposition").orElse(null));
+        assertEquals("nosniff", r.headers().firstValue("X-Content-Type-Options").orElse(null));
+        assertEquals(appPolicy, r.headers().firstValue("Content-Security-Policy").isPresent());
     }
 
     @Test
@@ -120,13 +128,16 @@ class AppServerTest {
         int[] ids = Prompts.encode(m, "The Golden");
         ForwardTrace tr = new ForwardPass(m).run(ids);
         var expected = Decomposition.predict(m, tr, 5);
-        JsonNode dec = call("GET", "/api/jobs/" + id + "/results/0/decomposition.json", null).json();
+        Reply decReply = call("GET", "/api/jobs/" + id + "/results/0/decomposition.json", null);
+        assertDownload(decReply, "linlens-job" + id + "-0-decomposition.json", true);
+        JsonNode dec = decReply.json();
         assertEquals(expected.tokenId(), dec.get("prediction").get("token_id").asInt());
         assertEquals(ids.length, dec.get("svd").size());
 
         // the NumPy export: its J reproduces y from the input embeddings
         Reply npz = call("GET", "/api/jobs/" + id + "/results/0/arrays.npz", null);
         assertEquals(200, npz.status());
+        assertDownload(npz, "linlens-job" + id + "-0-arrays.npz", true);
         try (var zip = new ZipInputStream(new java.io.ByteArrayInputStream(npz.bytes()))) {
             for (ZipEntry e; (e = zip.getNextEntry()) != null; ) Files.write(dir.resolve(e.getName()), zip.readAllBytes());
         }
@@ -143,6 +154,8 @@ class AppServerTest {
 
         Reply report = call("GET", "/api/jobs/" + id + "/results/0/report.html", null);
         assertTrue(report.body().startsWith("<!DOCTYPE html>") && report.body().contains("linlens-data"));
+        // the report brings its own policy (a meta CSP): the app's header policy would block its inline scripts
+        assertDownload(report, "linlens-job" + id + "-0-report.html", false);
         assertRefused(call("GET", "/api/jobs/" + id + "/results/5", null), 404, "no prompt 5");
     }
 
@@ -178,7 +191,7 @@ class AppServerTest {
             java.util.function.Function<String, JsonNode> post = body -> {
                 try {
                     var req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + queued.port() + "/api/jobs"))
-                            .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+                            .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build();
                     var resp = client.send(req, HttpResponse.BodyHandlers.ofString());
                     return ((com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(resp.body())).put("http", resp.statusCode());
                 } catch (Exception e) {
