@@ -42,11 +42,17 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--quiet", description = "No log lines, only the address.")
     boolean quiet;
 
+    @picocli.CommandLine.Mixin ThreadsOption threads;
+
+    /** Bounds far above any sensible use: a typo must not queue a million jobs or admit prompts no job could finish. */
+    static final int MAX_QUEUE = 1000, MAX_TOKENS = 1 << 16;
+
     @Override
     public Integer call() throws Exception {
-        if (port < 0 || port > 65535) throw new InputException("--port must be from 0 to 65535");
-        if (queue < 0) throw new InputException("--queue must be 0 or more");
-        if (maxTokens < 1) throw new InputException("--max-tokens must be at least 1");
+        Bounds.within("--port", port, 0, 65535, null);
+        Bounds.within("--queue", queue, 0, MAX_QUEUE, null);
+        Bounds.within("--max-tokens", maxTokens, 1, MAX_TOKENS, null);
+        threads.apply();
         var err = spec.commandLine().getErr();
         AppServer server;
         try {

@@ -148,6 +148,15 @@ class CliHardeningTest {
     }
 
     @Test
+    void serveCountsAreBoundedBeforeItListens() {
+        assertBadInput(run("serve", "--port", "65536"), "--port 65536 out of range 0..65535");
+        assertBadInput(run("serve", "--port", "0", "--queue", "-1"), "--queue -1 out of range 0..1000");
+        assertBadInput(run("serve", "--port", "0", "--queue", "2147483647"), "--queue 2147483647 out of range 0..1000");
+        assertBadInput(run("serve", "--port", "0", "--max-tokens", "0"), "--max-tokens 0 out of range 1..65536");
+        assertBadInput(run("serve", "--port", "0", "--threads", "0"), "--threads 0 out of range 1..1024");
+    }
+
+    @Test
     void valuesThatAreNotNumbersFailInTheParser() {
         assertBadInput(run("decompose", "--components", "99999999999"), "Invalid value for option '--components'");
         assertBadInput(run("layers", "--layers", "1,x"), "Invalid value for option '--layers'");
