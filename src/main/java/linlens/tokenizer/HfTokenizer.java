@@ -1,6 +1,5 @@
 package linlens.tokenizer;
 
-import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -29,11 +28,13 @@ public final class HfTokenizer implements Tokenizer {
     private final HuggingFaceTokenizer tok;
     private final Vocabulary vocab;
     private final int maxCharsPerToken;
+    private final String file;
 
-    private HfTokenizer(HuggingFaceTokenizer tok, Vocabulary vocab, int maxCharsPerToken) {
+    private HfTokenizer(HuggingFaceTokenizer tok, Vocabulary vocab, int maxCharsPerToken, String file) {
         this.tok = tok;
         this.vocab = vocab;
         this.maxCharsPerToken = maxCharsPerToken;
+        this.file = file;
     }
 
     public static HfTokenizer open(Path folder) { return open(folder, -1); }
@@ -72,7 +73,7 @@ public final class HfTokenizer implements Tokenizer {
         try {
             HuggingFaceTokenizer t = HuggingFaceTokenizer.newInstance(
                     new ByteArrayInputStream(checked.libraryJson().getBytes(StandardCharsets.UTF_8)), Map.of("addSpecialTokens", "true"));
-            return new HfTokenizer(t, v, checked.piecesBoundText() ? checked.maxPieceChars() : Integer.MAX_VALUE);
+            return new HfTokenizer(t, v, checked.piecesBoundText() ? checked.maxPieceChars() : Integer.MAX_VALUE, file.toString());
         } catch (IOException | RuntimeException e) {
             String m = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
             throw new ModelFormatException(file + ": cannot load the tokenizer (" + m + ")", e);
@@ -106,8 +107,12 @@ public final class HfTokenizer implements Tokenizer {
     public int[] encode(String text, boolean addSpecial, boolean parseSpecial) {
         int bad = TokenizerJsonValidator.loneSurrogate(text);
         if (bad >= 0) throw new IllegalArgumentException("lone UTF-16 surrogate at char " + bad);
-        Encoding e = tok.encode(text, addSpecial, false);
-        long[] ids = e.getIds();
+        long[] ids;
+        try {
+            ids = tok.encode(text, addSpecial, false).getIds();
+        } catch (RuntimeException libraryError) {
+            throw cannot("encode", libraryError);
+        }
         int[] out = new int[ids.length];
         for (int i = 0; i < ids.length; i++) {
             // the checks keep every id the library can give inside the vocabulary
@@ -122,14 +127,33 @@ public final class HfTokenizer implements Tokenizer {
         if (id < 0 || id >= vocab.size()) throw new IllegalArgumentException("token id " + id + " out of range");
         if ((vocab.attrs[id] & (Vocabulary.ATTR_CONTROL | Vocabulary.ATTR_USER_DEFINED | Vocabulary.ATTR_UNUSED)) != 0)
             return vocab.pieces[id];
-        String s = tok.decode(new long[] {id}, false);
+        String s;
+        try {
+            s = tok.decode(new long[] {id}, false);
+        } catch (RuntimeException libraryError) {
+            throw cannot("decode", libraryError);
+        }
         return s.contains("\uFFFD") ? vocab.pieces[id] : s;
     }
 
     @Override
     public String decode(int[] ids) {
         for (int id : ids) if (id < 0 || id >= vocab.size()) throw new IllegalArgumentException("token id " + id + " out of range");
-        return tok.decode(Arrays.stream(ids).asLongStream().toArray(), false);
+        try {
+            return tok.decode(Arrays.stream(ids).asLongStream().toArray(), false);
+        } catch (RuntimeException libraryError) {
+            throw cannot("decode", libraryError);
+        }
+    }
+
+    /**
+     * An error the library returns (not a panic) while encoding or decoding, e.g. a Unigram model
+     * without {@code unk_id} meeting a character it lacks: a defect of the file that shows only on
+     * some texts, so it is reported as one about the file.
+     */
+    private ModelFormatException cannot(String what, RuntimeException libraryError) {
+        String m = String.valueOf(libraryError.getMessage()).lines().findFirst().orElse("");
+        return new ModelFormatException(file + ": the tokenizers library cannot " + what + " this text with it (" + m + ")", libraryError);
     }
 
     @Override public int maxCharsPerToken() { return maxCharsPerToken; }

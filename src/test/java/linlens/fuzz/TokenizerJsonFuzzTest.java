@@ -15,8 +15,9 @@ import java.util.Map;
  * tokenizer.json handling: any bytes through {@link TokenizerJsonValidator#validate}, and what it
  * accepts straight into the native tokenizers library in this JVM, without the child-JVM probe
  * that guards the real load path. The validator is meant to refuse everything that makes the
- * library panic, so a panic here (the fuzzing process aborts) or an error from the library after a
- * successful load is a finding: the probe would then be the only defence. Seeds: a byte-level BPE
+ * library panic, so a panic here (the fuzzing process aborts) or an outcome after a
+ * successful load that HfTokenizer would not turn into one line (an id outside the checked
+ * vocabulary) is a finding: the probe would then be the only defence. Seeds: a byte-level BPE
  * (the tiny fixtures'), a WordPiece with a template post-processor, a Unigram with Metaspace.
  */
 class TokenizerJsonFuzzTest {
@@ -41,11 +42,16 @@ class TokenizerJsonFuzzTest {
         try (tok) {
             for (String text : TEXTS) {
                 for (boolean special : new boolean[] {true, false}) {
-                    long[] ids = tok.encode(text, special, false).getIds();
+                    long[] ids;
+                    try {
+                        ids = tok.encode(text, special, false).getIds();
+                        tok.decode(ids, false);
+                    } catch (RuntimeException libraryError) {
+                        continue; // an error the library returns: HfTokenizer reports it as one ModelFormatException line
+                    }
                     for (long id : ids)
                         if (id < 0 || id >= checked.size())
                             throw new AssertionError("the library gave id " + id + " outside the checked vocabulary of " + checked.size());
-                    tok.decode(ids, false);
                 }
             }
         }

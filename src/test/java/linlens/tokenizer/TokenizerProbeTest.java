@@ -51,6 +51,16 @@ class TokenizerProbeTest {
         assertTrue(m.contains("the tokenizers library crashes on it (Rust panic: index out of bounds"), m);
     }
 
+    /** Found by the tokenizer.json fuzz target: loads fine, then fails on any character outside its vocabulary. */
+    @Test
+    void aUnigramWithoutAnUnknownIdIsRefusedByTheChildJvm() throws Exception {
+        Path f = Files.createTempDirectory(dir, "hf");
+        Files.copy(Path.of("src/test/resources/linlens/fuzz/TokenizerJsonFuzzTestInputs/tokenizerJson/unigram-without-unk-id.json"),
+                f.resolve("tokenizer.json"));
+        String m = refused(f);
+        assertTrue(m.contains("Encountered an unknown token but `unk_id` is missing"), m);
+    }
+
     @Test
     void aLibraryErrorIsOneLine() throws Exception {
         Path f = folder(t -> t.set("pre_tokenizer", TokenizerJsonValidatorTest.uncheck(() -> TokenizerJsonValidatorTest.json(
