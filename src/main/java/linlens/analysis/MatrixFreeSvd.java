@@ -108,6 +108,7 @@ public final class MatrixFreeSvd {
         double[] b = op.transposeTimes(q, r);                          // B = Qᵀ J, r × cols
         sweeps++;
         double[] s = new double[r], ub = new double[r * r], vt = new double[r * cols];
+        Svd.requireFinite(b);
         Blas.dgesdd(r, cols, b, s, ub, vt);
         double[] sigma = new double[k];
         double[][] u = new double[k][d], v = new double[k][];
@@ -143,6 +144,7 @@ public final class MatrixFreeSvd {
     /** An orthonormal basis (as rows) of the row space of the rows×cols matrix m (rows ≤ cols). */
     static double[] orthonormalRows(double[] m, int rows, int cols) {
         double[] s = new double[rows], u = new double[rows * rows], vt = new double[rows * cols];
+        Svd.requireFinite(m);
         Blas.dgesdd(rows, cols, m.clone(), s, u, vt);
         return vt;
     }

@@ -2,6 +2,7 @@ package linlens.analysis;
 
 import linlens.blas.Arith;
 import linlens.blas.Blas;
+import linlens.model.InputException;
 
 /** Singular value decompositions of Jacobian blocks through LAPACK (gesdd). */
 public final class Svd {
@@ -19,6 +20,7 @@ public final class Svd {
         if (ar == Arith.F32) {
             float[] copy = new float[m * n], sf = new float[r], u = new float[m * r], vt = new float[r * n];
             System.arraycopy((float[]) a, off, copy, 0, m * n);
+            requireFinite(copy);
             Blas.sgesdd(m, n, copy, sf, u, vt);
             for (int i = 0; i < r; i++) s[i] = sf[i];
             for (int k = 0; k < keep; k++) {
@@ -28,6 +30,7 @@ public final class Svd {
         } else {
             double[] copy = new double[m * n], u = new double[m * r], vt = new double[r * n];
             System.arraycopy((double[]) a, off, copy, 0, m * n);
+            requireFinite(copy);
             Blas.dgesdd(m, n, copy, s, u, vt);
             for (int k = 0; k < keep; k++) {
                 for (int i = 0; i < m; i++) us[k][i] = u[i * r + k];
@@ -44,6 +47,24 @@ public final class Svd {
                 }
             }
         return new Spectrum(position, s, us, vs);
+    }
+
+    /**
+     * The forward pass stops on non-finite activations, but extreme weights can still overflow
+     * inside J (float32 reaches infinity at 3.4e38), and LAPACK refuses NaN input with an error
+     * code only: say what happened instead.
+     */
+    static void requireFinite(float[] a) {
+        for (float x : a) if (!Float.isFinite(x)) throw nonFinite();
+    }
+
+    static void requireFinite(double[] a) {
+        for (double x : a) if (!Double.isFinite(x)) throw nonFinite();
+    }
+
+    private static InputException nonFinite() {
+        return new InputException("the detached Jacobian has non-finite entries (NaN or infinity): the model's weights are "
+                + "corrupt or too large for the precision (try --precision fp64)");
     }
 
     /**
