@@ -57,6 +57,18 @@ public final class TokenizerJsonValidator {
             "Sequence", "Replace", "Fuse", "Strip", "ByteFallback");
     private static final Set<String> POST_PROCESSORS = Set.of("TemplateProcessing", "BertProcessing",
             "RobertaProcessing", "ByteLevel", "Sequence");
+    /**
+     * The fields of each post-processor kind. The library reads a post-processor by its shape, not
+     * by its "type" (an untagged union): a "ByteLevel" that carries a template's fields is run as
+     * a template, unchecked, and panics on a special token it lacks (found by fuzzing). So a
+     * component may not carry another kind's fields.
+     */
+    private static final Map<String, Set<String>> POST_PROCESSOR_FIELDS = Map.of(
+            "TemplateProcessing", Set.of("type", "single", "pair", "special_tokens"),
+            "BertProcessing", Set.of("type", "sep", "cls"),
+            "RobertaProcessing", Set.of("type", "sep", "cls", "trim_offsets", "add_prefix_space"),
+            "ByteLevel", Set.of("type", "add_prefix_space", "trim_offsets", "use_regex"),
+            "Sequence", Set.of("type", "processors"));
 
     /** Texts a Replace pattern is tried on: a pattern that matches empty on any of them is refused. */
     private static final String[] EMPTY_MATCH_SAMPLES = {"", " ", "a", "ab", "Hello world", "a b\n c", "\t1 2",
@@ -440,6 +452,12 @@ public final class TokenizerJsonValidator {
             if (!POST_PROCESSORS.contains(type))
                 throw bad(field + ".type", (n.has("type") ? "'" + type + "' is not supported" : "is missing")
                         + " (supported: " + String.join(", ", new java.util.TreeSet<>(POST_PROCESSORS)) + ")");
+            Set<String> own = POST_PROCESSOR_FIELDS.get(type);
+            for (var kind : POST_PROCESSOR_FIELDS.entrySet())
+                for (String key : kind.getValue())
+                    if (!own.contains(key) && n.has(key))
+                        throw bad(field + "." + key, "belongs to a " + kind.getKey() + ", not to a " + type
+                                + " (the library would read this post-processor as another kind)");
             switch (type) {
                 case "Sequence" -> {
                     JsonNode list = n.path("processors");

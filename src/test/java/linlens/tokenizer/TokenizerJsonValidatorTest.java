@@ -98,6 +98,13 @@ class TokenizerJsonValidatorTest {
         refused(t -> t.set("post_processor", uncheck(() -> json("{\"type\":\"BertProcessing\",\"sep\":[\"[SEP]\",999999],\"cls\":[\"[CLS]\",0]}"))),
                 "post_processor.sep[1] is 999999");
         refused(t -> t.set("post_processor", uncheck(() -> json("{\"type\":\"Nope\"}"))), "post_processor.type 'Nope' is not supported");
+        // aborts (found by fuzzing): the library reads post-processors by shape, so a "ByteLevel" carrying a
+        // template's fields runs as that template, here one whose special token is undefined
+        refused(t -> t.set("post_processor", uncheck(() -> json("{\"type\":\"Sequence\",\"processors\":[{\"type\":\"ByteLevel\","
+                + "\"single\":[{\"SpecialToken\":{\"id\":\"[CLS]\",\"type_id\":0}}],\"pair\":[],\"special_tokens\":{}}]}"))),
+                "post_processor.processors[0].single belongs to a TemplateProcessing, not to a ByteLevel");
+        refused(t -> t.set("post_processor", uncheck(() -> json("{\"type\":\"BertProcessing\",\"sep\":[\"a\",0],\"cls\":[\"b\",1],"
+                + "\"trim_offsets\":true}"))), "post_processor.trim_offsets belongs to a");
         // a correct template passes
         TokenizerJsonValidator.validate(variant(t -> t.set("post_processor", uncheck(() -> template(
                 "[{\"SpecialToken\":{\"id\":\"<|begin_of_text|>\",\"type_id\":0}},{\"Sequence\":{\"id\":\"A\",\"type_id\":0}}]", BOS_SPECIAL)))),
