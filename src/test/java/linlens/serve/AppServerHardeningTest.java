@@ -113,14 +113,7 @@ class AppServerHardeningTest {
     }
 
     JsonNode waitFor(AppServer s, String id) throws Exception {
-        for (int i = 0; i < 600; i++) {
-            var r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + "/api/jobs/" + id)).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            JsonNode j = JSON.readTree(r.body());
-            if (List.of("done", "failed", "cancelled").contains(j.get("state").asText())) return j;
-            Thread.sleep(50);
-        }
-        throw new AssertionError("job " + id + " did not finish");
+        return JobFailureTest.waitFor(http, s.port(), id);
     }
 
     // ------------------------------------------------------------------ cross-origin use
