@@ -250,6 +250,7 @@ public final class AppServer implements AutoCloseable {
             }
             // a refused request's body may be unread: the connection cannot carry another request
             boolean hasBody = request.getLength() > 0 || request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING);
+            if (hasBody && reply.status >= 400 && reply.status != 408) drain(request);
             if (reply.status == 408 || (hasBody && reply.status >= 400)) response.getHeaders().put(HttpHeader.CONNECTION, "close");
             send(response, reply, new Callback() {
                 @Override public void succeeded() { idle(x); callback.succeeded(); }
@@ -465,6 +466,32 @@ public final class AppServer implements AutoCloseable {
             for (Throwable t = e.getCause(); t != null; t = t.getCause())
                 if (t instanceof TimeoutException) throw new ApiException(408, "the request body took too long to arrive"); // Jetty's idle timeout came first
             throw new ApiException(400, "the request body could not be read");
+        }
+    }
+
+    /** Refused bodies up to this size are read and dropped before the answer; larger ones are not waited for. */
+    static final int DRAIN_LIMIT = 1 << 20;
+
+    /**
+     * Reads and drops what is left of a refused request's body (up to {@link #DRAIN_LIMIT}, within
+     * the request timeout) before the connection is closed: TCP resets a socket closed with unread
+     * data, and the reset can destroy the answer before the client reads it (seen with a 70 KB body
+     * refused with 413 while the client was still sending).
+     */
+    private void drain(Request request) {
+        if (request.getLength() > DRAIN_LIMIT) return;
+        CompletableFuture<byte[]> rest = new CompletableFuture<>();
+        try {
+            Content.Source.asByteArrayAsync(request, DRAIN_LIMIT, new Promise.Invocable<>() {
+                @Override public void succeeded(byte[] bytes) { rest.complete(bytes); }
+                @Override public void failed(Throwable failure) { rest.completeExceptionally(failure); }
+            });
+            long left = requestTimeoutMs - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - request.getHeadersNanoTime());
+            rest.get(Math.max(1, left), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception ignored) {
+            // too large, too slow or already failed: the connection closes after the answer all the same
         }
     }
 

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
@@ -63,12 +64,22 @@ public final class TokenizerJsonValidator {
      * a template, unchecked, and panics on a special token it lacks (found by fuzzing). So a
      * component may not carry another kind's fields.
      */
-    private static final Map<String, Set<String>> POST_PROCESSOR_FIELDS = Map.of(
-            "TemplateProcessing", Set.of("type", "single", "pair", "special_tokens"),
-            "BertProcessing", Set.of("type", "sep", "cls"),
-            "RobertaProcessing", Set.of("type", "sep", "cls", "trim_offsets", "add_prefix_space"),
-            "ByteLevel", Set.of("type", "add_prefix_space", "trim_offsets", "use_regex"),
-            "Sequence", Set.of("type", "processors"));
+    private static final Map<String, List<String>> POST_PROCESSOR_FIELDS = orderedFields(
+            "TemplateProcessing", List.of("type", "single", "pair", "special_tokens"),
+            "BertProcessing", List.of("type", "sep", "cls"),
+            "RobertaProcessing", List.of("type", "sep", "cls", "trim_offsets", "add_prefix_space"),
+            "ByteLevel", List.of("type", "add_prefix_space", "trim_offsets", "use_regex"),
+            "Sequence", List.of("type", "processors"));
+
+    /** A map in the order given (Map.of's order changes from run to run, and so would the message). */
+    private static Map<String, List<String>> orderedFields(Object... kindsAndFields) {
+        Map<String, List<String>> m = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < kindsAndFields.length; i += 2) {
+            @SuppressWarnings("unchecked") List<String> fields = (List<String>) kindsAndFields[i + 1];
+            m.put((String) kindsAndFields[i], fields);
+        }
+        return java.util.Collections.unmodifiableMap(m);
+    }
 
     /** Texts a Replace pattern is tried on: a pattern that matches empty on any of them is refused. */
     private static final String[] EMPTY_MATCH_SAMPLES = {"", " ", "a", "ab", "Hello world", "a b\n c", "\t1 2",
@@ -452,12 +463,13 @@ public final class TokenizerJsonValidator {
             if (!POST_PROCESSORS.contains(type))
                 throw bad(field + ".type", (n.has("type") ? "'" + type + "' is not supported" : "is missing")
                         + " (supported: " + String.join(", ", new java.util.TreeSet<>(POST_PROCESSORS)) + ")");
-            Set<String> own = POST_PROCESSOR_FIELDS.get(type);
-            for (var kind : POST_PROCESSOR_FIELDS.entrySet())
-                for (String key : kind.getValue())
-                    if (!own.contains(key) && n.has(key))
-                        throw bad(field + "." + key, "belongs to a " + kind.getKey() + ", not to a " + type
-                                + " (the library would read this post-processor as another kind)");
+            List<String> own = POST_PROCESSOR_FIELDS.get(type);
+            for (String key : (Iterable<String>) n::fieldNames) // in the file's order: the first stray field is named
+                if (!own.contains(key))
+                    for (var kind : POST_PROCESSOR_FIELDS.entrySet())
+                        if (kind.getValue().contains(key))
+                            throw bad(field + "." + key, "belongs to a " + kind.getKey() + ", not to a " + type
+                                    + " (the library would read this post-processor as another kind)");
             switch (type) {
                 case "Sequence" -> {
                     JsonNode list = n.path("processors");
