@@ -56,13 +56,11 @@ public final class TokenizerJsonValidator {
             "UnicodeScripts", "FixedLength");
     private static final Set<String> DECODERS = Set.of("BPEDecoder", "ByteLevel", "WordPiece", "Metaspace", "CTC",
             "Sequence", "Replace", "Fuse", "Strip", "ByteFallback");
-    private static final Set<String> POST_PROCESSORS = Set.of("TemplateProcessing", "BertProcessing",
-            "RobertaProcessing", "ByteLevel", "Sequence");
     /**
-     * The fields of each post-processor kind. The library reads a post-processor by its shape, not
-     * by its "type" (an untagged union): a "ByteLevel" that carries a template's fields is run as
-     * a template, unchecked, and panics on a special token it lacks (found by fuzzing). So a
-     * component may not carry another kind's fields.
+     * The post-processor kinds the library handles, with their fields. The library reads a
+     * post-processor by its shape, not by its "type" (an untagged union): a "ByteLevel" that
+     * carries a template's fields is run as a template, unchecked, and panics on a special token
+     * it lacks (found by fuzzing). So a component may not carry another kind's fields.
      */
     private static final Map<String, List<String>> POST_PROCESSOR_FIELDS = orderedFields(
             "TemplateProcessing", List.of("type", "single", "pair", "special_tokens"),
@@ -347,13 +345,20 @@ public final class TokenizerJsonValidator {
         }
 
         /** A normalizer / pre-tokenizer / decoder, recursing into Sequences. */
-        void component(JsonNode n, String field, Set<String> types, String seqKey) {
-            if (n == null || n.isNull()) return;
+        /** The "type" of an optional component, one of {@code types}; null when the component is absent. */
+        String typeOf(JsonNode n, String field, Set<String> types) {
+            if (n == null || n.isNull()) return null;
             if (!n.isObject()) throw bad(field, "is not an object");
             String type = n.path("type").asText("");
             if (!types.contains(type))
                 throw bad(field + ".type", (n.has("type") ? "'" + type + "' is not supported" : "is missing")
                         + " (supported: " + String.join(", ", new java.util.TreeSet<>(types)) + ")");
+            return type;
+        }
+
+        void component(JsonNode n, String field, Set<String> types, String seqKey) {
+            String type = typeOf(n, field, types);
+            if (type == null) return;
             if (type.equals("Sequence")) {
                 JsonNode list = n.path(seqKey);
                 if (!list.isArray()) throw bad(field + "." + seqKey, "is not an array");
@@ -457,12 +462,8 @@ public final class TokenizerJsonValidator {
         }
 
         void postProcessor(JsonNode n, String field, int size) {
-            if (n == null || n.isNull()) return;
-            if (!n.isObject()) throw bad(field, "is not an object");
-            String type = n.path("type").asText("");
-            if (!POST_PROCESSORS.contains(type))
-                throw bad(field + ".type", (n.has("type") ? "'" + type + "' is not supported" : "is missing")
-                        + " (supported: " + String.join(", ", new java.util.TreeSet<>(POST_PROCESSORS)) + ")");
+            String type = typeOf(n, field, POST_PROCESSOR_FIELDS.keySet());
+            if (type == null) return;
             List<String> own = POST_PROCESSOR_FIELDS.get(type);
             for (String key : (Iterable<String>) n::fieldNames) // in the file's order: the first stray field is named
                 if (!own.contains(key))
