@@ -8,8 +8,10 @@ import linlens.linear.Precision;
 import linlens.linear.Site;
 import linlens.model.ForwardTrace;
 import linlens.model.MlpPath;
+import linlens.model.Progress;
 import linlens.model.Transformer;
 
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,10 +24,38 @@ import java.util.Map;
  * x_T + Σ_l (attn_l + mlp_l) at the last position, and each branch output is itself linear in
  * x, so (component, position) contributions also sum exactly to the logit.
  */
-public final class Attribution {
-    private Attribution() {}
+public final class Attribution implements Analysis<Attribution.Options> {
+    /**
+     * The token is given by its text or its id (neither: the predicted token); the optional
+     * versus token likewise.
+     */
+    public record Options(@Param(description = "Attribute this token (its text must be a single token).", label = "TEXT") String token,
+                          @Param(description = "Attribute this token id.", label = "ID", min = 0, limit = Param.Limit.TOKEN_ID) Integer tokenId,
+                          @Param(description = "Attribute the logit difference against this single token.", label = "TEXT") String versus,
+                          @Param(description = "Attribute the logit difference against this token id.", label = "ID", min = 0,
+                                  limit = Param.Limit.TOKEN_ID) Integer versusId,
+                          @Param(description = "Also split by layer and attention vs MLP.") boolean byComponent,
+                          @Param(defaultValue = "fp32") Precision precision,
+                          @Param(defaultValue = "up") MlpPath mlpPath) {
+        /** By ids (versus may be null). */
+        public Options(int tokenId, Integer versusId, boolean byComponent, Precision precision, MlpPath mlpPath) {
+            this(null, tokenId, null, versusId, byComponent, precision, mlpPath);
+        }
+    }
 
-    public record Options(int tokenId, Integer versusId, boolean byComponent, Precision precision, MlpPath mlpPath) {}
+    @Override public String name() { return "attribute"; }
+
+    @Override public List<String> description() {
+        return List.of("Exact attribution of a token's logit (default: the predicted token) to the input positions,",
+                "w_tᵀ J_i x_i, summing exactly to the logit; optionally split by layer and attention vs MLP.");
+    }
+
+    @Override public Class<Options> optionsType() { return Options.class; }
+
+    @Override public void check(Options o) {
+        if (o.token() != null && o.tokenId() != null) throw new OptionException("give {token} or {token_id}, not both");
+        if (o.versus() != null && o.versusId() != null) throw new OptionException("give {versus} or {versus_id}, not both");
+    }
 
     public record Contribution(int position, @JsonProperty("token_id") int tokenId, String token, double value) {}
 
@@ -41,25 +71,61 @@ public final class Attribution {
                         @JsonProperty("embedding_direct") Double embeddingDirect,
                         List<ComponentContribution> components) {}
 
-    public record Result(Decomposition.ModelInfo model, String prompt, List<Decomposition.TokenInfo> tokens,
-                         Decomposition.Prediction prediction, String precision, Split attribution,
-                         @JsonProperty("timings_ms") Map<String, Double> timingsMs) {}
+    public record Result(ModelInfo model, String prompt, List<TokenInfo> tokens,
+                         Prediction prediction, String precision, Split attribution,
+                         @JsonProperty("timings_ms") Map<String, Double> timingsMs) implements AnalysisResult {
+        @Override public Object document() { return this; }
 
-    public static Result run(Transformer m, String prompt, ForwardTrace tr, Options o) {
-        return o.precision() == Precision.FP32 ? run(m, prompt, tr, o, Arith.F32) : run(m, prompt, tr, o, Arith.F64);
+        @Override public String title() { return "Linear Lens attribution: " + prompt; }
+
+        @Override public Map<String, Object> sections() { return Map.of("attribution", this); }
+
+        @Override public void print(PrintWriter out) {
+            var a = attribution;
+            out.printf("Logit of %s%s = %.6f; Σ contributions = %.6f (relative error %.1e, %s)%n", Text.quote(a.text()),
+                    a.versusText() == null ? "" : " minus " + Text.quote(a.versusText()), a.logit(), a.sum(), a.relativeError(), precision);
+            for (var c : a.contributions()) out.printf("  %3d  %-18s %+10.4f%n", c.position(), Text.quote(c.token()), c.value());
+            if (a.components() != null) {
+                out.printf("By component (direct path of the embedding at the last position: %+.4f):%n", a.embeddingDirect());
+                for (var c : a.components()) out.printf("  layer %2d %-4s %+10.4f%n", c.layer(), c.key(), c.total());
+            }
+        }
     }
 
-    private static <A> Result run(Transformer m, String prompt, ForwardTrace tr, Options o, Arith<A> ar) {
+    @Override
+    public Result run(PromptContext ctx, Options o, Progress progress, ArraySink arrays) {
+        Transformer m = ctx.model();
+        int target = o.tokenId() != null ? o.tokenId() : o.token() != null ? singleToken(m, o.token(), "token")
+                : Vectors.topIndices(ctx.trace().logits(), 1)[0];
+        Integer vs = o.versusId() != null ? o.versusId() : o.versus() != null ? singleToken(m, o.versus(), "versus") : null;
+        return run(ctx, target, vs, o, progress, o.precision().arith);
+    }
+
+    /** The id of a text that is exactly one token (without BOS); {@code option} names the option in the message. */
+    static int singleToken(Transformer m, String text, String option) {
+        int[] ids = m.tokenizer().encode(text);
+        int bos = m.tokenizer().bos();
+        int[] body = ids.length > 0 && ids[0] == bos ? java.util.Arrays.copyOfRange(ids, 1, ids.length) : ids;
+        if (body.length != 1)
+            throw new OptionException("{" + option + "} " + Text.quote(text) + " is " + body.length
+                    + " tokens, not one (try a leading space, e.g. \" Golden\")");
+        return body[0];
+    }
+
+    private static <A> Result run(PromptContext ctx, int tokenId, Integer versusId, Options o, Progress progress, Arith<A> ar) {
         long t0 = System.nanoTime();
+        Transformer m = ctx.model();
+        ForwardTrace tr = ctx.trace();
         int n = tr.n(), d = m.config().dim(), V = m.config().vocab();
-        for (Integer id : new Integer[]{o.tokenId(), o.versusId()})
-            if (id != null && (id < 0 || id >= V)) throw new linlens.model.InputException("token id " + id + " out of range 0.." + (V - 1));
-        double[] w = unembeddingRow(m, o.tokenId());
-        if (o.versusId() != null) {
-            double[] v = unembeddingRow(m, o.versusId());
+        for (Integer id : new Integer[]{tokenId, versusId})
+            if (id != null && (id < 0 || id >= V)) throw new OptionException("{token_id} " + id + " out of range 0.." + (V - 1) + " (the model's vocabulary)");
+        double[] w = unembeddingRow(m, tokenId);
+        if (versusId != null) {
+            double[] v = unembeddingRow(m, versusId);
             for (int j = 0; j < d; j++) w[j] -= v[j];
         }
-        double logit = tr.logits()[o.tokenId()] - (o.versusId() == null ? 0 : tr.logits()[o.versusId()]);
+        double logit = tr.logits()[tokenId] - (versusId == null ? 0 : tr.logits()[versusId]);
+        progress.update("attribution", 0, 1);
         DetachedSystem<A> sys = new DetachedSystem<>(m, tr, o.mlpPath(), ar);
         A g = sys.vjp(ar.fromDoubles(w), 1);
         double[] perPos = dotPerPosition(ar, g, tr.x(), n, d);
@@ -82,7 +148,9 @@ public final class Attribution {
             direct = dsum;
             comps = new ArrayList<>();
             A u = ar.fromDoubles(sw);
-            for (int l = 0; l < m.config().layers(); l++)
+            int L = m.config().layers();
+            for (int l = 0; l < L; l++) {
+                progress.update("components", l, L);
                 for (Site s : new Site[]{Site.ATTN, Site.MLP}) {
                     double[] pp = dotPerPosition(ar, sys.vjpFromSite(l, s, u, 1, 0, null), tr.x(), n, d);
                     double c = dot(ar, sys.siteConstant(0, l, s, ar.fromDoubles(fsT(fs, n, d))), w);
@@ -90,14 +158,16 @@ public final class Attribution {
                     for (double v : pp) tot += v;
                     comps.add(new ComponentContribution(l, s.key, tot, pp, c));
                 }
+            }
+            progress.update("components", L, L);
         }
+        progress.update("attribution", 1, 1);
         Map<String, Double> times = new LinkedHashMap<>();
-        times.put("attribution", Decomposition.ms(t0));
-        Split split = new Split(o.tokenId(), m.tokenizer().decode(o.tokenId()), o.versusId(),
-                o.versusId() == null ? null : m.tokenizer().decode(o.versusId()), logit, sum,
+        times.put("attribution", Vectors.ms(t0));
+        Split split = new Split(tokenId, m.tokenizer().decode(tokenId), versusId,
+                versusId == null ? null : m.tokenizer().decode(versusId), logit, sum,
                 Math.abs(sum - logit) / Math.max(Math.abs(logit), 1e-300), contribs, constant, direct, comps);
-        return new Result(Decomposition.info(m), prompt, Decomposition.tokens(m, tr.ids()), Decomposition.predict(m, tr, 5),
-                o.precision().label(), split, times);
+        return new Result(ctx.modelInfo(), ctx.prompt(), ctx.tokens(), ctx.prediction(), o.precision().label(), split, times);
     }
 
     /** The final norm's frozen scales at the last position. */

@@ -6,71 +6,91 @@ import linlens.blas.Arith;
 import linlens.linear.DetachedSystem;
 import linlens.linear.OrdinaryJacobian;
 import linlens.linear.Precision;
-import linlens.model.ForwardPass;
 import linlens.model.ForwardTrace;
 import linlens.model.MlpPath;
 import linlens.model.Progress;
 import linlens.model.Transformer;
 
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The main job: one prompt's detached Jacobians J_i for every input position, the check that
- * they reproduce the output embedding, and their SVDs decoded to tokens (METHOD.md 2–4).
- * Matrix-free ({@link Options#matrixFree}, METHOD.md 7), J is never formed: the reconstruction is
- * one forward sweep of the input (J·x), and the top k of the tokens-combined J and of the last
- * position's J_T come from {@link MatrixFreeSvd}, for prompts whose J would not fit in memory.
+ * The main job ({@code decompose}): one prompt's detached Jacobians J_i for every input position,
+ * the check that they reproduce the output embedding, and their SVDs decoded to tokens (METHOD.md
+ * 2–4). Matrix-free ({@link Options#matrixFree}, METHOD.md 7), J is never formed: the
+ * reconstruction is one forward sweep of the input (J·x), and the top k of the tokens-combined J
+ * and of the last position's J_T come from {@link MatrixFreeSvd}, for prompts whose J would not
+ * fit in memory.
  */
-public final class Decomposition {
-    private Decomposition() {}
+public final class Decomposition implements Analysis<Decomposition.Options> {
 
     /** Work memory the Jacobian sweep may use for its buffers (not counting J itself). */
     private static final long SWEEP_BUDGET = 1L << 30;
 
     /**
      * @param nonlinear  also compute the ordinary Jacobian (nothing frozen) and its reconstruction
-     * @param export     where to write the arrays (null: nowhere)
-     * @param matrixFree never form J (then neither nonlinear nor export: both need a full Jacobian)
-     * @param k          singular values of each matrix-free top-k (0: {@code components})
+     * @param matrixFree never form J (then not nonlinear, and no arrays or report: they need a full Jacobian)
+     * @param k          singular values of each matrix-free top-k (null: {@code components})
      */
-    public record Options(Precision precision, MlpPath mlpPath, int components, int top, boolean nonlinear,
-                          linlens.report.NpyExport export, boolean matrixFree, int k) {
+    public record Options(@Param(defaultValue = "fp32") Precision precision,
+                          @Param(defaultValue = "up") MlpPath mlpPath,
+                          @Param(description = "Singular pairs decoded per position.", defaultValue = "8", min = 1,
+                                  limit = Param.Limit.HIDDEN_SIZE) int components,
+                          @Param(description = "Tokens shown per singular vector.", defaultValue = "8", min = 1,
+                                  limit = Param.Limit.VOCAB_SIZE) int top,
+                          @Param(description = "Also compute the ordinary Jacobian (nothing frozen) and how badly it reconstructs y.")
+                          boolean nonlinear,
+                          @Param(description = "Never form J: reconstruction by one J·x sweep, top-k of the tokens-combined J and of the last position's J from sweeps (long prompts).")
+                          boolean matrixFree,
+                          @Param(label = "K", min = 1, limit = Param.Limit.HIDDEN_SIZE) Integer k) {
         public Options {
-            // callers check their users' values against the model first (e.g. components ≤ d); these never make sense
-            if (components < 1 || top < 1 || k < 0)
-                throw new IllegalArgumentException("components and top must be at least 1, k at least 0: " + components + ", " + top + ", " + k);
+            // ParamSpec.build checks users' values; these never make sense from any caller
+            if (components < 1 || top < 1 || (k != null && k < 1))
+                throw new IllegalArgumentException("components and top must be at least 1, k at least 1: " + components + ", " + top + ", " + k);
         }
 
         public Options(Precision precision, MlpPath mlpPath, int components, int top) {
-            this(precision, mlpPath, components, top, false, null);
+            this(precision, mlpPath, components, top, false, false, null);
         }
 
-        public Options(Precision precision, MlpPath mlpPath, int components, int top, boolean nonlinear,
-                       linlens.report.NpyExport export) {
-            this(precision, mlpPath, components, top, nonlinear, export, false, 0);
-        }
-
-        /** The matrix-free job with top-k of size k (0: components). */
-        public static Options matrixFree(Precision precision, MlpPath mlpPath, int components, int top, int k) {
-            return new Options(precision, mlpPath, components, top, false, null, true, k);
+        /** The matrix-free job with top-k of size k (null: components). */
+        public static Options matrixFree(Precision precision, MlpPath mlpPath, int components, int top, Integer k) {
+            return new Options(precision, mlpPath, components, top, false, true, k);
         }
 
         /** The size of each matrix-free top-k. */
-        public int topK() { return k > 0 ? k : components; }
+        public int topK() { return k != null ? k : components; }
     }
 
-    public record ModelInfo(String architecture, String family, @JsonProperty("hidden_size") int hiddenSize,
-                            int layers, @JsonProperty("vocab_size") int vocabSize, String source) {}
+    @Override public String name() { return "decompose"; }
 
-    public record TokenInfo(int id, String text) {}
+    @Override public List<String> description() {
+        return List.of("Compute the detached Jacobian J_i of the last position's output embedding w.r.t. every input",
+                "embedding, check that y = Σ J_i x_i, and decode the leading singular vectors of each J_i.");
+    }
 
-    public record Candidate(@JsonProperty("token_id") int tokenId, String text, double probability, double logit) {}
+    @Override public Class<Options> optionsType() { return Options.class; }
 
-    public record Prediction(@JsonProperty("token_id") int tokenId, String text, double probability, double logit,
-                             List<Candidate> top) {}
+    @Override public void check(Options o) {
+        if (o.k() != null && !o.matrixFree()) throw new OptionException("{k} sets the matrix-free top-k: use it with {matrix_free}");
+        if (o.matrixFree() && o.nonlinear())
+            throw new OptionException("{nonlinear} materializes the ordinary Jacobian: not with {matrix_free}");
+    }
+
+    @Override public boolean hasArrays() { return true; }
+
+    @Override public String noArrays(Options o) {
+        return o.matrixFree() ? "{export} writes the full Jacobians, which {matrix_free} never forms" : null;
+    }
+
+    @Override public String noReport(Options o) {
+        return o.matrixFree() ? "{report} draws the full Jacobians and spectra, which {matrix_free} never forms: use {json}" : null;
+    }
 
     public record Reconstruction(@JsonProperty("relative_error") double relativeError, String precision,
                                  @JsonProperty("mlp_path") String mlpPath,
@@ -102,113 +122,54 @@ public final class Decomposition {
                          @JsonProperty("matrix_free") MatrixFreeSvd.Info matrixFree,
                          @JsonProperty("timings_ms") Map<String, Double> timingsMs) {}
 
-    /** Model-level facts for reports. */
-    public static ModelInfo info(Transformer m) {
-        var c = m.config();
-        return new ModelInfo(c.architecture(), m.family().name(), c.dim(), c.layers(), c.vocab(), m.source());
-    }
-
-    public static List<TokenInfo> tokens(Transformer m, int[] ids) {
-        List<TokenInfo> t = new ArrayList<>();
-        for (int id : ids) t.add(new TokenInfo(id, m.tokenizer().decode(id)));
-        return t;
-    }
-
-    /** The next-token distribution's top k from a forward trace. */
-    public static Prediction predict(Transformer m, ForwardTrace tr, int k) {
-        double[] lg = tr.logits();
-        double max = Double.NEGATIVE_INFINITY;
-        for (double v : lg) max = Math.max(max, v);
-        double sum = 0;
-        for (double v : lg) sum += Math.exp(v - max);
-        int[] order = topIndices(lg, Math.max(1, k));
-        List<Candidate> top = new ArrayList<>();
-        for (int id : order) top.add(new Candidate(id, m.tokenizer().decode(id), Math.exp(lg[id] - max) / sum, lg[id]));
-        Candidate best = top.getFirst();
-        return new Prediction(best.tokenId(), best.text(), best.probability(), best.logit(), top);
-    }
-
-    /** Indices of the k largest values, largest first. */
-    public static int[] topIndices(double[] v, int k) {
-        k = Math.min(k, v.length);
-        int[] idx = new int[k];
-        double[] best = new double[k];
-        java.util.Arrays.fill(best, Double.NEGATIVE_INFINITY);
-        java.util.Arrays.fill(idx, -1);
-        for (int i = 0; i < v.length; i++) {
-            if (v[i] <= best[k - 1]) continue;
-            int p = k - 1;
-            while (p > 0 && best[p - 1] < v[i]) { best[p] = best[p - 1]; idx[p] = idx[p - 1]; p--; }
-            best[p] = v[i];
-            idx[p] = i;
-        }
-        return idx;
-    }
-
     /**
      * Refuses, before any work, a prompt whose full Jacobian cannot be materialized: more than
      * 2³¹−1 entries (one Java array), or more than the heap limit for J with the tokens-combined
      * SVD's copies (about 4·n·d² values at once: J, its d × n·d rearrangement, LAPACK's copy of it
-     * and V). The message points to --matrix-free.
+     * and V). The message points to the matrix-free option.
      */
     public static void checkMaterializable(int n, int d, Precision precision) {
         long entries = (long) n * d * d;
         if (entries > Integer.MAX_VALUE)
-            throw new linlens.model.InputException("the full Jacobian (" + n + "×" + d + "×" + d + " = " + entries
-                    + " entries) is too large to materialize: use --matrix-free");
+            throw new OptionException("the full Jacobian (" + n + "×" + d + "×" + d + " = " + entries
+                    + " entries) is too large to materialize: use {matrix_free}");
         long need = 4 * entries * (precision == Precision.FP32 ? 4 : 8), heap = Runtime.getRuntime().maxMemory();
         if (need > heap)
-            throw new linlens.model.InputException(String.format("the full Jacobian of %d tokens and its SVD need about %.1f GB, "
-                    + "more than the %.1f GB Java heap: use --matrix-free (or a larger -Xmx in LINLENS_JAVA_OPTS)",
+            throw new OptionException(String.format("the full Jacobian of %d tokens and its SVD need about %.1f GB, "
+                    + "more than the %.1f GB Java heap: use {matrix_free} (or a larger -Xmx in LINLENS_JAVA_OPTS)",
                     n, need / 1e9, heap / 1e9));
     }
 
-    /** ‖a − b‖ / ‖b‖. */
-    public static double relativeError(double[] a, double[] b) {
-        double num = 0, den = 0;
-        for (int i = 0; i < b.length; i++) { num += (a[i] - b[i]) * (a[i] - b[i]); den += b[i] * b[i]; }
-        return Math.sqrt(num / den);
-    }
-
-    public static Result run(Transformer m, String prompt, int[] ids, Options o, double loadMs) {
-        Map<String, Double> times = new LinkedHashMap<>();
-        times.put("load", loadMs);
-        return run(m, prompt, forward(m, ids, times, o.nonlinear()), o, times, Progress.NONE).result();
-    }
-
-    /** The forward pass that records the frozen factors, its time added to {@code times}. */
-    public static ForwardTrace forward(Transformer m, int[] ids, Map<String, Double> times) {
-        return forward(m, ids, times, false);
-    }
-
-    /** {@link #forward}, also keeping the activations the ordinary Jacobian needs when asked. */
-    public static ForwardTrace forward(Transformer m, int[] ids, Map<String, Double> times, boolean keepActivations) {
-        long t0 = System.nanoTime();
-        ForwardTrace tr = new ForwardPass(m).keepActivations(keepActivations).run(ids);
-        times.put("forward", ms(t0));
-        return tr;
-    }
-
     /**
-     * A result with the arrays behind it: the output embedding y, its reconstruction Σ J_i x_i,
+     * A result with the arrays behind it: the output embedding y, its reconstruction Σ J_i x_i + c,
      * and every J_i as one (n, d, d) array in the job's precision (row = output feature; null
      * when matrix-free).
      */
-    public record Detail<A>(Result result, double[] y, double[] reconstructed, Arith<A> arith, A jacobian) {}
+    public record Detail<A>(Result result, double[] y, double[] reconstructed, Arith<A> arith, A jacobian, Options options)
+            implements AnalysisResult {
+        @Override public Object document() { return result; }
+
+        @Override public String title() { return "Linear Lens: " + result.prompt(); }
+
+        @Override public Map<String, Object> sections() { return Figures.sections(this); }
+
+        @Override public void print(PrintWriter out) { Decomposition.print(out, result, Math.min(options.components(), 4), Math.min(options.top(), 6)); }
+    }
 
     /**
-     * The job on a finished forward pass (its prediction is available before this long step);
-     * {@code times} holds the timings so far and receives the rest.
+     * The job on the prompt's forward pass (its prediction is available before this long step).
+     * Refuses first, before any work, a J too large to materialize and a decoding too large for the heap.
      */
-    public static Detail<?> run(Transformer m, String prompt, ForwardTrace tr, Options o, Map<String, Double> times,
-                                Progress progress) {
-        if (o.matrixFree())
-            return o.precision() == Precision.FP32
-                    ? finishMatrixFree(m, prompt, tr, o, Arith.F32, times, progress)
-                    : finishMatrixFree(m, prompt, tr, o, Arith.F64, times, progress);
-        return o.precision() == Precision.FP32
-                ? finish(m, prompt, tr, o, Arith.F32, times, progress)
-                : finish(m, prompt, tr, o, Arith.F64, times, progress);
+    @Override
+    public Detail<?> run(PromptContext ctx, Options o, Progress progress, ArraySink arrays) {
+        int n = ctx.n(), d = ctx.model().config().dim(), components = o.components();
+        if (!o.matrixFree()) checkMaterializable(n, d, o.precision());
+        // u and v of each position's pairs, its top columns and rows, the tokens-combined pairs (matrix-free: 2 spectra)
+        TokenDecoder.checkMemory(o.matrixFree() ? 4L * components : 4L * n * components + 2L * components, components, o.top());
+        ForwardTrace tr = o.nonlinear() ? ctx.traceWithActivations() : ctx.trace();
+        Map<String, Double> times = ctx.times();
+        Arith<?> ar = o.precision().arith;
+        return o.matrixFree() ? finishMatrixFree(ctx, tr, o, ar, times, progress) : finish(ctx, tr, o, ar, times, progress, arrays);
     }
 
     /**
@@ -216,12 +177,12 @@ public final class Decomposition {
      * constant), then the top k of the tokens-combined [J_0 … J_T] and of J_T, decoded as the
      * materialized job decodes them.
      */
-    private static <A> Detail<A> finishMatrixFree(Transformer m, String prompt, ForwardTrace tr, Options o, Arith<A> ar,
+    private static <A> Detail<A> finishMatrixFree(PromptContext ctx, ForwardTrace tr, Options o, Arith<A> ar,
                                                   Map<String, Double> times, Progress progress) {
+        Transformer m = ctx.model();
         int n = tr.n(), d = m.config().dim(), k = o.topK();
-        if (o.nonlinear() || o.export() != null)
-            throw new IllegalArgumentException("the ordinary Jacobian and the export need a full Jacobian: not matrix-free");
-        if (k < 1 || k > d) throw new linlens.model.InputException("--k " + k + " out of range 1.." + d);
+        if (o.nonlinear()) throw new IllegalArgumentException("the ordinary Jacobian needs a full Jacobian: not matrix-free");
+        if (k > d) throw new OptionException("{k} " + k + " out of range 1.." + d + " (the model's hidden size)");
         long t0 = System.nanoTime();
         progress.update("reconstruction", 0, 1);
         DetachedSystem<A> sys = new DetachedSystem<>(m, tr, o.mlpPath(), ar);
@@ -235,7 +196,7 @@ public final class Decomposition {
             cNorm += c * c;
             norm += tr.y()[i] * tr.y()[i];
         }
-        Reconstruction rec = new Reconstruction(relativeError(yHat, tr.y()), o.precision().label(),
+        Reconstruction rec = new Reconstruction(Vectors.relativeError(yHat, tr.y()), o.precision().label(),
                 o.mlpPath().name().toLowerCase(), Math.sqrt(norm), Math.sqrt(cNorm));
         progress.update("reconstruction", 1, 1);
         times.put("reconstruction", ms(t0));
@@ -259,13 +220,14 @@ public final class Decomposition {
         times.put("decode", ms(t0));
         // the reconstruction's J·x sweep, and the Krylov sweeps
         var info = new MatrixFreeSvd.Info(k, MatrixFreeSvd.OVERSAMPLING, MatrixFreeSvd.POWER_ITERATIONS, 1 + comb.sweeps() + last.sweeps());
-        Result result = new Result(info(m), prompt, tokens(m, tr.ids()), predict(m, tr, 5), rec, null, svd, combSummary,
+        Result result = new Result(ctx.modelInfo(), ctx.prompt(), ctx.tokens(), ctx.prediction(), rec, null, svd, combSummary,
                 new ReconstructionVectors(tr.y(), yHat, null), info, times);
-        return new Detail<>(result, tr.y(), yHat, ar, null);
+        return new Detail<>(result, tr.y(), yHat, ar, null, o);
     }
 
-    private static <A> Detail<A> finish(Transformer m, String prompt, ForwardTrace tr, Options o, Arith<A> ar,
-                                        Map<String, Double> times, Progress progress) {
+    private static <A> Detail<A> finish(PromptContext ctx, ForwardTrace tr, Options o, Arith<A> ar,
+                                        Map<String, Double> times, Progress progress, ArraySink arrays) {
+        Transformer m = ctx.model();
         // J_t is d×d: it has at most d singular pairs, columns and rows
         int n = tr.n(), d = m.config().dim(), K = Math.min(o.components(), d);
         long t0 = System.nanoTime();
@@ -284,7 +246,7 @@ public final class Decomposition {
             cNorm += c * c;
             norm += tr.y()[i] * tr.y()[i];
         }
-        Reconstruction rec = new Reconstruction(relativeError(yHat, tr.y()), o.precision().label(),
+        Reconstruction rec = new Reconstruction(Vectors.relativeError(yHat, tr.y()), o.precision().label(),
                 o.mlpPath().name().toLowerCase(), Math.sqrt(norm), Math.sqrt(cNorm));
 
         NonlinearReconstruction nonlin = null;
@@ -295,7 +257,7 @@ public final class Decomposition {
             yOrd = new double[d];
             for (int t = 0; t < n; t++)
                 Arith.F64.gemm(false, true, 1, d, d, tr.x(), t * d, d, ordinary, t * d * d, d, true, yOrd, 0, d);
-            nonlin = new NonlinearReconstruction(relativeError(yOrd, tr.y()));
+            nonlin = new NonlinearReconstruction(Vectors.relativeError(yOrd, tr.y()));
             times.put("nonlinear_jacobian", ms(t0));
         }
 
@@ -336,18 +298,18 @@ public final class Decomposition {
         times.put("decode", ms(t0));
 
         progress.update("decode", 1, 1);
-        if (o.export() != null) {
+        if (arrays.wanted()) {
             t0 = System.nanoTime();
             try {
-                export(o.export(), m, tr, ar, jac, spectra, combined, ordinary, K);
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
+                export(arrays, ctx, tr, ar, jac, yHat, spectra, combined, ordinary, K);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
             }
             times.put("export", ms(t0));
         }
-        Result result = new Result(info(m), prompt, tokens(m, tr.ids()), predict(m, tr, 5), rec, nonlin, svd, comb,
+        Result result = new Result(ctx.modelInfo(), ctx.prompt(), ctx.tokens(), ctx.prediction(), rec, nonlin, svd, comb,
                 new ReconstructionVectors(tr.y(), yHat, yOrd), null, times);
-        return new Detail<>(result, tr.y(), yHat, ar, jac);
+        return new Detail<>(result, tr.y(), yHat, ar, jac, o);
     }
 
     private static Line line(JacobianViews.Line l, List<TokenDecoder.Token> toks) {
@@ -355,13 +317,14 @@ public final class Decomposition {
                 toks.stream().map(TokenDecoder.Token::id).toList());
     }
 
-    /** Writes J, the SVDs and (if computed) the ordinary J as .npy arrays with a manifest. */
-    private static <A> void export(linlens.report.NpyExport ex, Transformer m, ForwardTrace tr, Arith<A> ar, A jac,
-                                   List<Spectrum> spectra, Spectrum combined, double[] ordinary, int K) throws java.io.IOException {
-        int n = tr.n(), d = m.config().dim();
+    /** Writes J, the SVDs and (if computed) the ordinary J, with what the manifest says of them. */
+    private static <A> void export(ArraySink ex, PromptContext ctx, ForwardTrace tr, Arith<A> ar, A jac, double[] yHat,
+                                   List<Spectrum> spectra, Spectrum combined, double[] ordinary, int K) throws IOException {
+        int n = tr.n(), d = ctx.model().config().dim();
         ex.add("jacobian", new int[]{n, d, d}, jac, "detached J_t, [t][output][input]: y = Σ_t J_t x_t");
         ex.add("x", new int[]{n, d}, tr.x(), "input embeddings as the first layer receives them");
         ex.add("y", new int[]{d}, tr.y(), "output embedding: final-normed hidden state at the last position");
+        ex.add("reconstructed", new int[]{d}, yHat, "Σ_t J_t x_t + c (c from biases; 0 without): equals y up to rounding");
         double[] sv = new double[n * d], u = new double[n * K * d], v = new double[n * K * d];
         for (Spectrum s : spectra) {
             int t = s.position();
@@ -384,13 +347,64 @@ public final class Decomposition {
         ex.add("combined_u", new int[]{K, d}, cu, "tokens-combined left singular vectors");
         ex.add("combined_v", new int[]{K, n, d}, cv, "tokens-combined right singular vectors, by position");
         if (ordinary != null) ex.add("ordinary_jacobian", new int[]{n, d, d}, ordinary, "ordinary J (nothing frozen), fp64");
-        Map<String, Object> ctx = new LinkedHashMap<>();
-        ctx.put("kind", "decompose");
-        ctx.put("model", info(m));
-        ctx.put("positions", tokens(m, tr.ids()));
-        ctx.put("precision", ar.name());
-        ex.commit(ctx);
+        ex.describe("kind", "decompose");
+        ex.describe("model", ctx.modelInfo());
+        ex.describe("positions", ctx.tokens());
+        ex.describe("precision", ar.name());
     }
 
-    static double ms(long t0) { return (System.nanoTime() - t0) / 1e6; }
+    private static double ms(long t0) { return Vectors.ms(t0); }
+
+    /** The console summary: model, prompt, prediction, reconstruction, then the leading components. */
+    static void print(PrintWriter out, Result r, int shownComponents, int shownTokens) {
+        var mi = r.model();
+        out.printf("Model:        %s (%s), d=%d, %d layers, vocab %d%n", mi.family(), Path.of(mi.source()).getFileName(),
+                mi.hiddenSize(), mi.layers(), mi.vocabSize());
+        out.printf("Prompt:       %s (%d tokens)%n", Text.quote(r.prompt()), r.tokens().size());
+        StringBuilder toks = new StringBuilder();
+        for (var t : r.tokens()) toks.append(toks.isEmpty() ? "" : " | ").append(Text.quote(t.text()));
+        out.println("Tokens:       " + toks);
+        var p = r.prediction();
+        out.printf("Prediction:   %s p=%.4f (then", Text.quote(p.text()), p.probability());
+        for (int i = 1; i < p.top().size(); i++) out.printf(" %s %.4f", Text.quote(p.top().get(i).text()), p.top().get(i).probability());
+        out.println(")");
+        var rc = r.reconstruction();
+        if (rc.constantNorm() > 0)
+            out.printf("Reconstruction: |Σ J_i x_i + c - y| / |y| = %.3e  (%s, mlp path %s; biases: |c| / |y| = %.3g)%n",
+                    rc.relativeError(), rc.precision(), rc.mlpPath(), rc.constantNorm() / rc.outputNorm());
+        else
+            out.printf("Reconstruction: |Σ J_i x_i - y| / |y| = %.3e  (%s, mlp path %s)%n", rc.relativeError(), rc.precision(), rc.mlpPath());
+        if (r.nonlinearReconstruction() != null)
+            out.printf("Ordinary J (nothing frozen): |Σ J_i x_i - y| / |y| = %.3e%n", r.nonlinearReconstruction().relativeError());
+        var comb = r.svdCombined();
+        if (r.matrixFree() != null)
+            out.printf("Tokens combined [J_0 … J_%d]: matrix-free top-%d (%d sweeps, J not formed)%n", r.tokens().size() - 1,
+                    r.matrixFree().k(), r.matrixFree().sweeps());
+        else
+            out.printf("Tokens combined [J_0 … J_%d]: stable rank %.3f%n", r.tokens().size() - 1, comb.stableRank());
+        for (int k = 0; k < Math.min(shownComponents, comb.components().size()); k++) {
+            var c = comb.components().get(k);
+            out.printf("  %d  σ=%-9.4g u: %s%n", k + 1, c.sigma(), join(c.uTokens(), shownTokens));
+        }
+        for (var s : r.svd()) {
+            out.printf("%nPosition %d %s  %s  σ:", s.position(), Text.quote(s.token()),
+                    s.stableRank() == null ? "top-" + s.singularValues().length : String.format("stable rank %.3f", s.stableRank()));
+            for (int k = 0; k < Math.min(6, s.singularValues().length); k++) out.printf(" %.4g", s.singularValues()[k]);
+            out.println();
+            for (int k = 0; k < Math.min(shownComponents, s.components().size()); k++) {
+                var c = s.components().get(k);
+                out.printf("  %d  σ=%-9.4g u: %s%n     %9s   v: %s%n", k + 1, c.sigma(), join(c.uTokens(), shownTokens), "", join(c.vTokens(), shownTokens));
+            }
+        }
+        out.print("\nTimings (ms):");
+        r.timingsMs().forEach((k, v) -> out.printf(" %s %.0f", k, v));
+        out.println();
+    }
+
+    /** The first n tokens, quoted for the console. */
+    public static String join(java.util.List<String> toks, int n) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < Math.min(n, toks.size()); i++) b.append(i == 0 ? "" : " ").append(Text.quote(toks.get(i)));
+        return b.toString();
+    }
 }

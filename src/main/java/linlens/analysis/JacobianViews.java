@@ -21,7 +21,7 @@ public final class JacobianViews {
         for (int r = 0; r < d; r++)
             for (int c = 0; c < d; c++) { double v = ar.get(jac, off + r * d + c); norms[c] += v * v; }
         List<Line> out = new ArrayList<>();
-        for (int c : Decomposition.topIndices(norms, count)) {
+        for (int c : Vectors.topIndices(norms, count)) {
             double[] v = new double[d];
             for (int r = 0; r < d; r++) v[r] = ar.get(jac, off + r * d + c);
             out.add(new Line(c, Math.sqrt(norms[c]), v));
@@ -34,7 +34,7 @@ public final class JacobianViews {
         for (int r = 0; r < d; r++)
             for (int c = 0; c < d; c++) { double v = ar.get(jac, off + r * d + c); norms[r] += v * v; }
         List<Line> out = new ArrayList<>();
-        for (int r : Decomposition.topIndices(norms, count)) {
+        for (int r : Vectors.topIndices(norms, count)) {
             double[] v = new double[d];
             for (int c = 0; c < d; c++) v[c] = ar.get(jac, off + r * d + c);
             out.add(new Line(r, Math.sqrt(norms[r]), v));

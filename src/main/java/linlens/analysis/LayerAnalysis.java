@@ -9,13 +9,14 @@ import linlens.linear.Site;
 import linlens.model.ForwardPass;
 import linlens.model.ForwardTrace;
 import linlens.model.MlpPath;
+import linlens.model.Progress;
 import linlens.model.Transformer;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
+import java.io.PrintWriter;
 
 /**
  * Layer by layer (METHOD.md section 5): for each chosen layer and site (layer / attn / mlp),
@@ -29,41 +30,74 @@ import java.util.function.Consumer;
  * and each reconstruction from one forward sweep of the actual input (J·x). Memory is O(k·n·d)
  * instead of O(n·d²) per site, for prompts whose J would not fit.
  */
-public final class LayerAnalysis {
-    private LayerAnalysis() {}
-
+public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
     private static final long SWEEP_BUDGET = 512L << 20;
 
     /**
-     * @param export     where to write every site's Jacobians and spectra as .npy (null: nowhere;
-     *                   needs the materialized J, so not with matrixFree)
-     * @param matrixFree top-k of each Jacobian from sweeps only, J never formed
-     * @param k          singular values of each matrix-free top-k (0: {@code components})
+     * @param layers     0-based layers to read (null: {@link #defaultLayers})
+     * @param keys       sites within each layer (null: all)
+     * @param matrixFree top-k of each Jacobian from sweeps only, J never formed (then no arrays, no report)
+     * @param k          singular values of each matrix-free top-k (null: {@code components})
      */
-    public record Options(int[] layers, List<Site> sites, Precision precision, MlpPath mlpPath, int components, int top,
-                          linlens.report.NpyExport export, boolean matrixFree, int k) {
+    public record Options(@Param(description = "Layers (0-based; default: about 8 evenly spaced, including the last).",
+                                  label = "L", limit = Param.Limit.LAYER) int[] layers,
+                          @Param(description = "Sites: layer, attn, mlp (default: all).") List<Site> keys,
+                          @Param(defaultValue = "fp32") Precision precision,
+                          @Param(defaultValue = "up") MlpPath mlpPath,
+                          @Param(description = "Singular pairs decoded per Jacobian.", defaultValue = "4", min = 1,
+                                  limit = Param.Limit.HIDDEN_SIZE) int components,
+                          @Param(description = "Tokens per singular vector.", defaultValue = "6", min = 1,
+                                  limit = Param.Limit.VOCAB_SIZE) int top,
+                          @Param boolean matrixFree,
+                          @Param(label = "K", min = 1, limit = Param.Limit.HIDDEN_SIZE) Integer k) {
         public Options {
-            // callers check their users' values against the model first (e.g. layers < L); these never make sense
-            if (components < 1 || top < 1 || k < 0)
-                throw new IllegalArgumentException("components and top must be at least 1, k at least 0: " + components + ", " + top + ", " + k);
+            // ParamSpec.build checks users' values; these never make sense from any caller
+            if (components < 1 || top < 1 || (k != null && k < 1))
+                throw new IllegalArgumentException("components and top must be at least 1, k at least 1: " + components + ", " + top + ", " + k);
+            if (keys != null) keys = List.copyOf(keys);
         }
 
-        public Options(int[] layers, List<Site> sites, Precision precision, MlpPath mlpPath, int components, int top) {
-            this(layers, sites, precision, mlpPath, components, top, null);
+        public Options(int[] layers, List<Site> keys, Precision precision, MlpPath mlpPath, int components, int top) {
+            this(layers, keys, precision, mlpPath, components, top, false, null);
         }
 
-        public Options(int[] layers, List<Site> sites, Precision precision, MlpPath mlpPath, int components, int top,
-                       linlens.report.NpyExport export) {
-            this(layers, sites, precision, mlpPath, components, top, export, false, 0);
-        }
-
-        /** The same analysis matrix-free, with top-k of size k (0: components). */
-        public Options matrixFree(int k) {
-            return new Options(layers, sites, precision, mlpPath, components, top, export, true, k);
+        /** The same analysis matrix-free, with top-k of size k (null: components). */
+        public Options matrixFree(Integer k) {
+            return new Options(layers, keys, precision, mlpPath, components, top, true, k);
         }
 
         /** The size of each matrix-free top-k. */
-        public int topK() { return k > 0 ? k : components; }
+        public int topK() { return k != null ? k : components; }
+
+        /** The sites asked for. */
+        public List<Site> sites() { return keys != null ? keys : List.of(Site.values()); }
+
+        /** The layers asked for in a model of {@code total} layers. */
+        public int[] layers(int total) { return layers != null ? layers : defaultLayers(total); }
+    }
+
+    @Override public String name() { return "layers"; }
+
+    @Override public List<String> description() {
+        return List.of("Layer by layer: for each layer and site (layer = resid_post, attn = attn_out, mlp = mlp_out) the final",
+                "norm of the site's last-position vector, its cumulative Jacobian (w.r.t. the embeddings) and layer-wise",
+                "Jacobian (w.r.t. the layer input), reconstruction errors, spectra, stable rank and decoded tokens.");
+    }
+
+    @Override public Class<Options> optionsType() { return Options.class; }
+
+    @Override public void check(Options o) {
+        if (o.k() != null && !o.matrixFree()) throw new OptionException("{k} sets the matrix-free top-k: use it with {matrix_free}");
+    }
+
+    @Override public boolean hasArrays() { return true; }
+
+    @Override public String noArrays(Options o) {
+        return o.matrixFree() ? "{export} writes the full Jacobians, which {matrix_free} never forms" : null;
+    }
+
+    @Override public String noReport(Options o) {
+        return o.matrixFree() ? "{report} draws the full Jacobians and spectra, which {matrix_free} never forms: use {json}" : null;
     }
 
     /** One Jacobian's reading: its reconstruction check and spectra at the last position and tokens combined. */
@@ -78,12 +112,32 @@ public final class LayerAnalysis {
      * @param matrixFree how the top-k were computed when matrix-free (absent otherwise)
      * @param stableRank per key and layer; null when matrix-free (it needs every singular value)
      */
-    public record Result(Decomposition.ModelInfo model, String prompt, List<Decomposition.TokenInfo> tokens,
-                         Decomposition.Prediction prediction, String precision, @JsonProperty("mlp_path") String mlpPath,
+    public record Result(ModelInfo model, String prompt, List<TokenInfo> tokens,
+                         Prediction prediction, String precision, @JsonProperty("mlp_path") String mlpPath,
                          @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("matrix_free") MatrixFreeSvd.Info matrixFree,
                          int[] layers, List<String> keys, List<SiteResult> sites,
                          @JsonProperty("stable_rank") Map<String, double[]> stableRank,
-                         @JsonProperty("timings_ms") Map<String, Double> timingsMs) {}
+                         @JsonProperty("timings_ms") Map<String, Double> timingsMs) implements AnalysisResult {
+        @Override public Object document() { return this; }
+
+        @Override public String title() { return "Linear Lens layers: " + prompt; }
+
+        /** Paper figures 5 and 6. */
+        @Override public Map<String, Object> sections() { return Map.of("layers", this); }
+
+        @Override public void print(PrintWriter out) {
+            out.printf("Prompt %s (%d tokens) → %s p=%.4f; %s%s%n", Text.quote(prompt), tokens.size(), Text.quote(prediction.text()),
+                    prediction.probability(), precision,
+                    matrixFree == null ? "" : "; matrix-free top-" + matrixFree.k() + " (" + matrixFree.sweeps() + " sweeps)");
+            out.printf("%-6s %-5s %-10s %-10s %-8s %s%n", "layer", "key", "cum err", "lw err", "s.rank", "top u (tokens combined, cumulative)");
+            for (var s : sites) {
+                var c = s.cumulative().tokensCombined();
+                out.printf("%-6d %-5s %-10.2e %-10.2e %-8s %s%n", s.layer(), s.key(), s.cumulative().relativeError(),
+                        s.layerwise().relativeError(), c.stableRank() == null ? "-" : String.format("%.2f", c.stableRank()),
+                        Decomposition.join(c.components().getFirst().uTokens(), 5));
+            }
+        }
+    }
 
     /** About eight evenly spaced layers, always including the last. */
     public static int[] defaultLayers(int total) {
@@ -93,34 +147,44 @@ public final class LayerAnalysis {
         return java.util.Arrays.stream(l).distinct().toArray();
     }
 
-    public static Result run(Transformer m, String prompt, ForwardTrace tr, Options o, Consumer<String> progress) {
-        return o.precision() == Precision.FP32 ? run(m, prompt, tr, o, progress, Arith.F32) : run(m, prompt, tr, o, progress, Arith.F64);
+    /**
+     * Refuses first, before any work, Jacobians too large to materialize and a decoding too large
+     * for the heap; then reads every chosen site, reporting each one done ("sites").
+     */
+    @Override
+    public Result run(PromptContext ctx, Options o, Progress progress, ArraySink arrays) {
+        Transformer m = ctx.model();
+        int n = ctx.n(), d = m.config().dim();
+        if (!o.matrixFree()) Decomposition.checkMaterializable(n, d, o.precision());
+        // per layer and site: cumulative and layer-wise, each at the last position and tokens combined, u and v
+        TokenDecoder.checkMemory(8L * o.layers(m.config().layers()).length * o.sites().size() * o.components(), o.components(), o.top());
+        return run(ctx, o, progress, arrays, o.precision().arith);
     }
 
-    private static <A> Result run(Transformer m, String prompt, ForwardTrace tr, Options o, Consumer<String> progress, Arith<A> ar) {
+    private static <A> Result run(PromptContext ctx, Options o, Progress progress, ArraySink arrays, Arith<A> ar) {
         long t0 = System.nanoTime();
+        Transformer m = ctx.model();
+        ForwardTrace tr = ctx.trace();
         int n = tr.n(), d = m.config().dim(), L = m.config().layers();
-        for (int l : o.layers()) if (l < 0 || l >= L) throw new linlens.model.InputException("layer " + l + " out of range 0.." + (L - 1));
-        if (o.matrixFree() && o.export() != null)
-            throw new IllegalArgumentException("the export writes the full Jacobians: not with the matrix-free analysis");
-        if (o.matrixFree() && (o.topK() < 1 || o.topK() > d))
-            throw new linlens.model.InputException("--k " + o.topK() + " out of range 1.." + d);
+        int[] layers = o.layers(L);
+        List<Site> sites = o.sites();
+        for (int l : layers) if (l < 0 || l >= L) throw new OptionException("{layers}: layer " + l + " out of range 0.." + (L - 1));
+        if (o.matrixFree() && o.topK() > d) throw new OptionException("{k} " + o.topK() + " out of range 1.." + d + " (the model's hidden size)");
         DetachedSystem<A> sys = new DetachedSystem<>(m, tr, o.mlpPath(), ar);
         TokenDecoder dec = new TokenDecoder(m);
         // The final layer's full-model spectrum anchors the projections ("paths" of singular vectors).
         List<int[]> order = new ArrayList<>();
-        for (int l : o.layers()) for (Site s : o.sites()) order.add(new int[]{l, s.ordinal()});
+        for (int l : layers) for (Site s : sites) order.add(new int[]{l, s.ordinal()});
         // Forward or reverse by cost: one forward sweep of all n·d input tangents through the
         // deepest layer gives every site's cumulative J (rows ∝ n·n·d per layer); reverse needs one
         // sweep per site back to layer 0 (rows ∝ n·d per layer crossed).
-        int deepest = java.util.Arrays.stream(o.layers()).max().orElse(0);
+        int deepest = java.util.Arrays.stream(layers).max().orElse(0);
         long forwardCost = (long) n * (deepest + 1), reverseCost = 0;
         for (int[] ls : order) reverseCost += ls[0] + 1;
         long heldBytes = (long) order.size() * n * d * d * (ar == Arith.F32 ? 4 : 8);
         Map<Integer, A> forward = !o.matrixFree() && forwardCost < reverseCost && heldBytes < (2L << 30)
-                ? forwardCumulative(m, tr, sys, ar, order, deepest, n, d) : null;
-        progress.accept(o.matrixFree() ? "matrix-free top-" + o.topK() + " of every Jacobian"
-                : (forward != null ? "forward" : "reverse") + " sweeps (cost " + forwardCost + " vs " + reverseCost + ")");
+                ? forwardCumulative(m, tr, sys, ar, order, deepest, n, d, progress) : null;
+        progress.update("sites", 0, order.size());
         List<Raw> raws = new ArrayList<>();
         int done = 0, sweeps = 0;
         for (int[] ls : order) {
@@ -136,13 +200,12 @@ public final class LayerAnalysis {
                 raw = t.raw();
                 sweeps += t.sweeps();
             } else {
-                raw = materialized(sys, tr, forward == null ? null : forward.get(l * 3 + site.ordinal()), l, site, scale, out, o);
+                raw = materialized(sys, tr, forward == null ? null : forward.get(l * 3 + site.ordinal()), l, site, scale, out, o, arrays);
             }
             raws.add(raw);
-            progress.accept(String.format("layer %d %s: cumulative error %.2e, layer-wise %.2e (%d/%d)",
-                    l, site.key, raw.cumErr(), raw.lwErr(), ++done, order.size()));
+            progress.update("sites", ++done, order.size());
         }
-        double sweepMs = Decomposition.ms(t0);
+        double sweepMs = Vectors.ms(t0);
         var mfInfo = o.matrixFree() ? new MatrixFreeSvd.Info(o.topK(), MatrixFreeSvd.OVERSAMPLING, MatrixFreeSvd.POWER_ITERATIONS, sweeps) : null;
         long t1 = System.nanoTime();
         List<Spectrum> all = new ArrayList<>();
@@ -154,34 +217,28 @@ public final class LayerAnalysis {
         Raw fin = raws.stream().filter(r -> r.layer == L - 1 && r.site == Site.LAYER).findFirst().orElse(null);
         List<SiteResult> results = new ArrayList<>();
         Map<String, double[]> stable = o.matrixFree() ? null : new LinkedHashMap<>();
-        if (stable != null) for (Site s : o.sites()) stable.put(s.key, new double[o.layers().length]);
+        if (stable != null) for (Site s : sites) stable.put(s.key, new double[layers.length]);
         for (int i = 0; i < raws.size(); i++) {
             Raw r = raws.get(i);
             double[] proj = fin == null ? null : projection(r.cumComb, fin.cumComb);
             results.add(new SiteResult(r.layer, r.site.key, "blocks." + r.layer + ".hook_" + r.site.hookName,
                     new JacobianReading(r.cumErr, perPos.get(2 * i), combined.get(2 * i)),
                     new JacobianReading(r.lwErr, perPos.get(2 * i + 1), combined.get(2 * i + 1)), proj));
-            if (stable != null) stable.get(r.site.key)[indexOf(o.layers(), r.layer)] = r.cumComb.stableRank();
+            if (stable != null) stable.get(r.site.key)[indexOf(layers, r.layer)] = r.cumComb.stableRank();
         }
-        if (o.export() != null) {
-            Map<String, Object> ctx = new LinkedHashMap<>();
-            ctx.put("kind", "layers");
-            ctx.put("model", Decomposition.info(m));
-            ctx.put("positions", Decomposition.tokens(m, tr.ids()));
-            ctx.put("layers", o.layers());
-            ctx.put("keys", o.sites().stream().map(x -> x.key + " (" + x.hookName + ")").toList());
-            ctx.put("precision", ar.name());
-            try {
-                o.export().commit(ctx);
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
+        if (arrays.wanted()) {
+            arrays.describe("kind", "layers");
+            arrays.describe("model", ctx.modelInfo());
+            arrays.describe("positions", ctx.tokens());
+            arrays.describe("layers", layers);
+            arrays.describe("keys", sites.stream().map(x -> x.key + " (" + x.hookName + ")").toList());
+            arrays.describe("precision", ar.name());
         }
         Map<String, Double> times = new LinkedHashMap<>();
         times.put(o.matrixFree() ? "matrix_free_svd" : "jacobians_and_svd", sweepMs);
-        times.put("decode", Decomposition.ms(t1));
-        return new Result(Decomposition.info(m), prompt, Decomposition.tokens(m, tr.ids()), Decomposition.predict(m, tr, 5),
-                o.precision().label(), o.mlpPath().name().toLowerCase(), mfInfo, o.layers(), o.sites().stream().map(s -> s.key).toList(),
+        times.put("decode", Vectors.ms(t1));
+        return new Result(ctx.modelInfo(), ctx.prompt(), ctx.tokens(), ctx.prediction(),
+                o.precision().label(), o.mlpPath().name().toLowerCase(), mfInfo, layers, sites.stream().map(s -> s.key).toList(),
                 results, stable, times);
     }
 
@@ -191,7 +248,7 @@ public final class LayerAnalysis {
      * reconstruction, full SVDs, and the export when asked.
      */
     private static <A> Raw materialized(DetachedSystem<A> sys, ForwardTrace tr, A forwardCum, int l, Site site, double[] scale,
-                                        double[] out, Options o) {
+                                        double[] out, Options o, ArraySink arrays) {
         Arith<A> ar = sys.arith();
         int n = tr.n(), d = sys.dim();
         A outScale = ar.fromDoubles(scale);
@@ -199,9 +256,9 @@ public final class LayerAnalysis {
                 ? new DetachedSystem.SiteJacobians<>(sys.layerwiseJacobian(l, site, outScale, SWEEP_BUDGET), forwardCum)
                 : sys.siteJacobians(l, site, outScale, true, SWEEP_BUDGET);
         // biases make each map affine: out = Σ J_i x_i + c
-        double cumErr = Decomposition.relativeError(plus(toDoubles(ar, sys.apply(jacs.cumulative(), ar.fromDoubles(tr.x())), d),
+        double cumErr = Vectors.relativeError(plus(toDoubles(ar, sys.apply(jacs.cumulative(), ar.fromDoubles(tr.x())), d),
                 toDoubles(ar, sys.siteConstant(0, l, site, outScale), d)), out);
-        double lwErr = Decomposition.relativeError(plus(toDoubles(ar, sys.apply(jacs.layerwise(), ar.fromDoubles(tr.resid()[l])), d),
+        double lwErr = Vectors.relativeError(plus(toDoubles(ar, sys.apply(jacs.layerwise(), ar.fromDoubles(tr.resid()[l])), d),
                 toDoubles(ar, sys.siteConstant(l, l, site, outScale), d)), out);
         int K = o.components();
         Raw raw = new Raw(l, site, cumErr, lwErr,
@@ -209,17 +266,17 @@ public final class LayerAnalysis {
                 Svd.combined(ar, jacs.cumulative(), n, d, K, out),
                 Svd.of(ar, jacs.layerwise(), (n - 1) * d * d, d, d, K, out, n - 1),
                 Svd.combined(ar, jacs.layerwise(), n, d, K, out));
-        if (o.export() != null) {
+        if (arrays.wanted()) {
             String tag = "L" + l + "_" + site.key;
             try {
-                o.export().add(tag + "_cumulative", new int[]{n, d, d}, jacs.cumulative(),
+                arrays.add(tag + "_cumulative", new int[]{n, d, d}, jacs.cumulative(),
                         "layer " + l + " " + site.hookName + ": J_t w.r.t. the embeddings x_t, [t][output][input]");
-                o.export().add(tag + "_layerwise", new int[]{n, d, d}, jacs.layerwise(),
+                arrays.add(tag + "_layerwise", new int[]{n, d, d}, jacs.layerwise(),
                         "layer " + l + " " + site.hookName + ": J_t w.r.t. the residual stream entering layer " + l);
-                o.export().add(tag + "_output", new int[]{d}, out, "the site's final-normed output at the last position");
-                o.export().add(tag + "_cumulative_combined_singular_values", new int[]{raw.cumComb.singularValues().length},
+                arrays.add(tag + "_output", new int[]{d}, out, "the site's final-normed output at the last position");
+                arrays.add(tag + "_cumulative_combined_singular_values", new int[]{raw.cumComb.singularValues().length},
                         raw.cumComb.singularValues(), "SVD of the cumulative [J_0 … J_{n-1}]");
-                o.export().add(tag + "_layerwise_combined_singular_values", new int[]{raw.lwComb.singularValues().length},
+                arrays.add(tag + "_layerwise_combined_singular_values", new int[]{raw.lwComb.singularValues().length},
                         raw.lwComb.singularValues(), "SVD of the layer-wise [J_0 … J_{n-1}]");
             } catch (java.io.IOException e) {
                 throw new java.io.UncheckedIOException(e);
@@ -248,8 +305,8 @@ public final class LayerAnalysis {
         A outScale = ar.fromDoubles(scale);
         var cum = JacobianOperator.site(sys, l, site, scale, false, all);
         var lw = JacobianOperator.site(sys, l, site, scale, true, all);
-        double cumErr = Decomposition.relativeError(plus(cum.apply(tr.x()), toDoubles(ar, sys.siteConstant(0, l, site, outScale), d)), out);
-        double lwErr = Decomposition.relativeError(plus(lw.apply(tr.resid()[l]), toDoubles(ar, sys.siteConstant(l, l, site, outScale), d)), out);
+        double cumErr = Vectors.relativeError(plus(cum.apply(tr.x()), toDoubles(ar, sys.siteConstant(0, l, site, outScale), d)), out);
+        double lwErr = Vectors.relativeError(plus(lw.apply(tr.resid()[l]), toDoubles(ar, sys.siteConstant(l, l, site, outScale), d)), out);
         MatrixFreeSvd.Result cumLast = MatrixFreeSvd.top(JacobianOperator.site(sys, l, site, scale, false, last), k, out),
                 cumComb = MatrixFreeSvd.top(cum, k, out),
                 lwLast = MatrixFreeSvd.top(JacobianOperator.site(sys, l, site, scale, true, last), k, out),
@@ -266,7 +323,7 @@ public final class LayerAnalysis {
      * scaled by the site's frozen final norm.
      */
     private static <A> Map<Integer, A> forwardCumulative(Transformer m, ForwardTrace tr, DetachedSystem<A> sys, Arith<A> ar,
-                                                       List<int[]> order, int deepest, int n, int d) {
+                                                       List<int[]> order, int deepest, int n, int d, Progress progress) {
         Map<Integer, A> cum = new java.util.HashMap<>();
         Map<Integer, double[]> scales = new java.util.HashMap<>();
         for (int[] ls : order) {
@@ -278,6 +335,7 @@ public final class LayerAnalysis {
         int bytes = ar == Arith.F32 ? 4 : 8;
         long perTangent = (long) n * (2L * d + cfg.ffnDim() + (long) (cfg.heads() + cfg.kvHeads()) * cfg.headDim()) * bytes;
         int total = n * d, block = (int) Math.max(1, Math.min(total, SWEEP_BUDGET / perTangent));
+        progress.update("forward sweep", 0, total);
         for (int e0 = 0; e0 < total; e0 += block) {
             int k = Math.min(block, total - e0), first = e0;
             A v = ar.alloc(n * k * d);
@@ -294,6 +352,7 @@ public final class LayerAnalysis {
                     for (int r = 0; r < d; r++) ar.set(jac, (t * d + r) * d + j, sc[r] * ar.get(vals, c * d + r));
                 }
             });
+            progress.update("forward sweep", e0 + k, total);
         }
         return cum;
     }

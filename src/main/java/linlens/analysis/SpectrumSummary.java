@@ -39,7 +39,7 @@ public record SpectrumSummary(@JsonProperty("singular_values") double[] singular
                 if (positions > 0) {
                     int d = v.length / positions;
                     double[] w = JacobianViews.blockNorms(v, positions, d);
-                    int best = Decomposition.topIndices(w, 1)[0];
+                    int best = Vectors.topIndices(w, 1)[0];
                     vs.add(java.util.Arrays.copyOfRange(v, best * d, (best + 1) * d));
                     weights.add(w);
                 } else {

@@ -7,8 +7,11 @@ import linlens.linear.Site;
 import linlens.model.ForwardPass;
 import linlens.model.ForwardTrace;
 import linlens.model.MlpPath;
+import linlens.model.Progress;
+import linlens.model.Prompts;
 import linlens.model.Transformer;
 
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,44 +25,90 @@ import java.util.Map;
  * norm, is added to the residual stream after layer s at every position while the target is
  * continued greedily; the unsteered continuation is generated beside it.
  */
-public final class Steering {
-    private Steering() {}
+public final class Steering implements Analysis<Steering.Options> {
+    /** Each generated token is a forward pass over the whole grown sequence: more is not an analysis any more. */
+    public static final int MAX_TOKENS = 512;
 
-    public record Options(int layer, double strength, int tokens, MlpPath mlpPath) {
+    /** @param layer the steered layer (null: {@link #defaultLayer}) */
+    public record Options(@Param(description = "The prompt to continue.", required = true) String target,
+                          @Param(description = "Layer whose output is steered (default: about two thirds of the depth).",
+                                  min = 0, limit = Param.Limit.LAYER) Integer layer,
+                          @Param(description = "λ: size of the added vector relative to the stream's norm.", defaultValue = "0.5")
+                          double strength,
+                          @Param(description = "Tokens to generate.", defaultValue = "20", min = 1, max = MAX_TOKENS) int tokens,
+                          @Param(defaultValue = "up") MlpPath mlpPath) {
         public Options {
-            if (!Double.isFinite(strength) || tokens < 0)
-                throw new IllegalArgumentException("strength must be finite and tokens at least 0: " + strength + ", " + tokens);
+            if (target == null || !Double.isFinite(strength) || tokens < 0)
+                throw new IllegalArgumentException("a target, a finite strength and tokens at least 0: " + strength + ", " + tokens);
         }
     }
 
+    @Override public String name() { return "steer"; }
+
+    @Override public List<String> description() {
+        return List.of("Steer greedy generation of a target prompt with a source prompt's cumulative Jacobian at a layer,",
+                "printing the steered and unsteered continuations side by side.");
+    }
+
+    @Override public Class<Options> optionsType() { return Options.class; }
+
+    @Override public String promptDescription() { return "Source prompt whose Jacobian steers."; }
+
+    @Override public String defaultPrompt() { return "The Golden Gate Bridge"; }
+
     public record Continuation(String text, @JsonProperty("token_ids") List<Integer> tokenIds, List<String> tokens) {}
 
-    public record Result(Decomposition.ModelInfo model, @JsonProperty("source_prompt") String sourcePrompt,
+    public record Result(ModelInfo model, @JsonProperty("source_prompt") String sourcePrompt,
                          @JsonProperty("target_prompt") String targetPrompt, int layer, double strength,
-                         @JsonProperty("source_tokens") List<Decomposition.TokenInfo> sourceTokens,
-                         @JsonProperty("source_prediction") Decomposition.Prediction sourcePrediction,
+                         @JsonProperty("source_tokens") List<TokenInfo> sourceTokens,
+                         @JsonProperty("source_prediction") Prediction sourcePrediction,
                          Continuation unsteered, Continuation steered,
-                         @JsonProperty("timings_ms") Map<String, Double> timingsMs) {}
+                         @JsonProperty("timings_ms") Map<String, Double> timingsMs) implements AnalysisResult {
+        @Override public Object document() { return this; }
+
+        @Override public String title() { return "Linear Lens steering: " + sourcePrompt + " → " + targetPrompt; }
+
+        @Override public Map<String, Object> sections() { return Map.of("steering", this); }
+
+        @Override public void print(PrintWriter out) {
+            out.printf("Source %s, layer %d, λ = %.3g%n", Text.quote(sourcePrompt), layer, strength);
+            out.printf("  unsteered: %s%s%n", targetPrompt, unsteered.text().replace("\n", "\\n"));
+            out.printf("  steered:   %s%s%n", targetPrompt, steered.text().replace("\n", "\\n"));
+        }
+    }
 
     /** About two thirds of the depth. */
     public static int defaultLayer(int layers) {
         return Math.max(0, (int) Math.round(2.0 * layers / 3.0) - 1);
     }
 
-    public static Result run(Transformer m, String source, int[] sourceIds, String target, int[] targetIds, Options o) {
+    /**
+     * Steers the target with the prompt's Jacobian; progress reports the source Jacobian, then
+     * each generated token of the unsteered and the steered continuation.
+     */
+    @Override
+    public Result run(PromptContext ctx, Options o, Progress progress, ArraySink arrays) {
+        Transformer m = ctx.model();
         int L = m.config().layers(), d = m.config().dim();
-        if (o.layer() < 0 || o.layer() >= L) throw new linlens.model.InputException("layer " + o.layer() + " out of range 0.." + (L - 1));
+        int layer = o.layer() != null ? o.layer() : defaultLayer(L);
+        if (layer < 0 || layer >= L) throw new OptionException("{layer}: layer " + layer + " out of range 0.." + (L - 1));
+        int[] sourceIds = ctx.ids(), targetIds = Prompts.encode(m, o.target());
+        if (targetIds.length + o.tokens() > m.config().context())
+            throw new OptionException("{tokens} " + o.tokens() + " out of range 1.." + Math.max(0, m.config().context() - targetIds.length)
+                    + " (the target's " + targetIds.length + " tokens plus {tokens} exceed the model's context of " + m.config().context() + ")");
         long t0 = System.nanoTime();
-        ForwardTrace src = new ForwardPass(m).run(sourceIds);
+        progress.update("source jacobian", 0, 1);
+        ForwardTrace src = ctx.trace();
         var sys = new DetachedSystem<>(m, src, o.mlpPath(), Arith.F64);
         double[] ones = new double[d];
         java.util.Arrays.fill(ones, 1.0);
-        double[] jac = sys.siteJacobians(o.layer(), Site.LAYER, ones, false, 512L << 20).cumulative();
+        double[] jac = sys.siteJacobians(layer, Site.LAYER, ones, false, 512L << 20).cumulative();
+        progress.update("source jacobian", 1, 1);
         Map<String, Double> times = new LinkedHashMap<>();
-        times.put("source_jacobian", Decomposition.ms(t0));
+        times.put("source_jacobian", Vectors.ms(t0));
         t0 = System.nanoTime();
-        Continuation plain = generate(m, targetIds, o.tokens(), null);
-        times.put("unsteered", Decomposition.ms(t0));
+        Continuation plain = generate(m, targetIds, o.tokens(), null, "unsteered", progress);
+        times.put("unsteered", Vectors.ms(t0));
         t0 = System.nanoTime();
         int ns = sourceIds.length;
         Continuation steered = generate(m, targetIds, o.tokens(), (ids, x) -> {
@@ -67,17 +116,17 @@ public final class Steering {
             for (int k = 0; k < ids.length; k++)  // a += J_{k mod n} e_k
                 Arith.F64.gemm(false, true, 1, d, d, x, k * d, d, jac, (k % ns) * d * d, d, true, a, 0, d);
             double an = norm(a, 0, d);
-            return (layer, h, n) -> {
-                if (layer != o.layer() || an == 0) return;
+            return (at, h, n) -> {
+                if (at != layer || an == 0) return;
                 for (int p = 0; p < n; p++) {
                     double f = o.strength() * norm(h, p * d, d) / an;
                     for (int j = 0; j < d; j++) h[p * d + j] += f * a[j];
                 }
             };
-        });
-        times.put("steered", Decomposition.ms(t0));
-        return new Result(Decomposition.info(m), source, target, o.layer(), o.strength(),
-                Decomposition.tokens(m, sourceIds), Decomposition.predict(m, src, 5), plain, steered, times);
+        }, "steered", progress);
+        times.put("steered", Vectors.ms(t0));
+        return new Result(ctx.modelInfo(), ctx.prompt(), o.target(), layer, o.strength(), ctx.tokens(), ctx.prediction(),
+                plain, steered, times);
     }
 
     /** Builds the hook for the current sequence (its ids and embeddings). */
@@ -86,21 +135,23 @@ public final class Steering {
     }
 
     /** Greedy continuation; the hook (if any) is rebuilt for each grown sequence. */
-    private static Continuation generate(Transformer m, int[] start, int count, HookFactory hooks) {
+    private static Continuation generate(Transformer m, int[] start, int count, HookFactory hooks, String stage, Progress progress) {
         List<Integer> ids = new ArrayList<>();
         for (int id : start) ids.add(id);
         List<Integer> out = new ArrayList<>();
         for (int i = 0; i < count; i++) {
+            progress.update(stage, i, count);
             int[] cur = ids.stream().mapToInt(Integer::intValue).toArray();
             ForwardPass fp = new ForwardPass(m);
             double[] x = fp.embed(cur);
             if (hooks != null) fp.hook(hooks.forSequence(cur, x));
             double[] lg = fp.run(cur, x).logits();
-            int next = Decomposition.topIndices(lg, 1)[0];
+            int next = Vectors.topIndices(lg, 1)[0];
             if (next == m.tokenizer().eos()) break;
             ids.add(next);
             out.add(next);
         }
+        progress.update(stage, count, count);
         int[] arr = out.stream().mapToInt(Integer::intValue).toArray();
         return new Continuation(m.tokenizer().decode(arr), out, out.stream().map(m.tokenizer()::decode).toList());
     }

@@ -95,4 +95,20 @@ public final class TokenDecoder {
         best[k] = score;
         ids[k] = id;
     }
+
+    /** Heap bytes per decoded token in a result (record, text, id and list slots; measured order of magnitude). */
+    static final long BYTES_PER_DECODED_TOKEN = 128;
+
+    /**
+     * Counts within range can still ask for more than the heap holds: {@code vectors} vectors each
+     * decoded to {@code top} tokens. Refused before the computation when that needs more than half
+     * the heap (the other half is for J and its SVD).
+     */
+    public static void checkMemory(long vectors, int components, int top) {
+        double need = (double) vectors * top * BYTES_PER_DECODED_TOKEN, heap = Runtime.getRuntime().maxMemory();
+        if (need > heap / 2)
+            throw new OptionException(String.format("{components} %d with {top} %d decode %d vectors to about %.1f GB of tokens, "
+                    + "more than half the %.1f GB Java heap: lower {components} or {top} (or a larger -Xmx in LINLENS_JAVA_OPTS)",
+                    components, top, vectors, need / 1e9, heap / 1e9));
+    }
 }

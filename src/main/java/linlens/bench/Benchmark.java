@@ -1,9 +1,11 @@
 package linlens.bench;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import linlens.analysis.Decomposition;
+import linlens.analysis.ArraySink;
 import linlens.analysis.LayerAnalysis;
 import linlens.analysis.MatrixFreeSvd;
+import linlens.analysis.ModelInfo;
+import linlens.analysis.PromptContext;
 import linlens.analysis.Spectrum;
 import linlens.analysis.Svd;
 import linlens.analysis.TokenDecoder;
@@ -75,7 +77,7 @@ public final class Benchmark {
                                @JsonProperty("jacobian_bytes") long jacobianBytes,
                                @JsonProperty("memory_target_bytes") long memoryTarget, List<StageResult> stages) {}
 
-    public record Report(Decomposition.ModelInfo model, @JsonProperty("stored_weights_bytes") long storedBytes,
+    public record Report(ModelInfo model, @JsonProperty("stored_weights_bytes") long storedBytes,
                          @JsonProperty("matrix_parameters") long parameters,
                          @JsonProperty("cpu_cores") int cores, @JsonProperty("blas_threads") int blasThreads,
                          @JsonProperty("java") String java, @JsonProperty("sgemm_peak") SgemmPeak peak,
@@ -109,7 +111,7 @@ public final class Benchmark {
             for (StageResult r : p.stages()) st.add(r.withPeak(peak.gflops()));
             out.add(new PromptResult(p.tokens(), p.ids(), p.jacobianBytes(), p.memoryTarget(), st));
         }
-        return new Report(Decomposition.info(model), Files.size(Path.of(model.source())), matrixParameters(),
+        return new Report(ModelInfo.of(model), Files.size(Path.of(model.source())), matrixParameters(),
                 Runtime.getRuntime().availableProcessors(), Blas.threads(), Runtime.version().toString(), peak, out);
     }
 
@@ -224,7 +226,8 @@ public final class Benchmark {
     private LayerAnalysis.Result layerSweep(ForwardTrace tr, boolean matrixFree) {
         int[] all = java.util.stream.IntStream.range(0, model.config().layers()).toArray();
         var o = new LayerAnalysis.Options(all, List.of(Site.values()), Precision.FP32, MlpPath.UP, LAYER_COMPONENTS, LAYER_TOP);
-        return LayerAnalysis.run(model, "", tr, matrixFree ? o.matrixFree(opt.topK()) : o, line -> {});
+        return new LayerAnalysis().run(PromptContext.of(model, "", tr), matrixFree ? o.matrixFree(opt.topK()) : o,
+                linlens.model.Progress.NONE, ArraySink.NONE);
     }
 
     private DetachedSystem<float[]> system(ForwardTrace tr) {

@@ -17,8 +17,8 @@ import java.util.Arrays;
  */
 @Command(name = "linlens", mixinStandardHelpOptions = true, version = "linlens 0.1.0",
         description = "Exact linear decompositions of LLM next-token predictions (detached Jacobians).",
-        subcommands = {DecomposeCommand.class, LayersCommand.class, AttributeCommand.class, SteerCommand.class,
-                PredictCommand.class, TokenizeCommand.class, ModelsCommand.class, BenchCommand.class, ServeCommand.class,
+        // the analyses' subcommands come first, from linlens.analysis.Analyses (commandLine)
+        subcommands = {TokenizeCommand.class, ModelsCommand.class, BenchCommand.class, ServeCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     public static final int EXIT_BAD_INPUT = 2, EXIT_FAILURE = 1;
@@ -93,7 +93,12 @@ public final class Main implements Runnable {
     }
 
     static CommandLine commandLine(PrintWriter out, PrintWriter err, boolean verbose) {
-        CommandLine cl = new CommandLine(new Main());
+        CommandLine annotated = new CommandLine(new Main());
+        // every analysis is a subcommand, listed first; then the annotated tools
+        CommandLine cl = new CommandLine(annotated.getCommandSpec().userObject());
+        for (var sub : cl.getSubcommands().keySet().toArray(String[]::new)) cl.getCommandSpec().removeSubcommand(sub);
+        for (var a : linlens.analysis.Analyses.ALL) cl.addSubcommand(a.name(), AnalysisCommand.of(a));
+        annotated.getSubcommands().forEach((name, sub) -> { if (!cl.getSubcommands().containsKey(name)) cl.addSubcommand(name, sub); });
         addHelpOptions(cl);
         cl.setOut(out).setErr(err);
         cl.setParameterExceptionHandler((ex, a) -> {

@@ -1,5 +1,6 @@
 package linlens.cli;
 
+import linlens.analysis.Text;
 import linlens.model.Prompts;
 import linlens.model.Transformer;
 import picocli.CommandLine.Command;

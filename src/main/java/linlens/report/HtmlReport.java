@@ -2,10 +2,7 @@ package linlens.report;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import linlens.analysis.Attribution;
-import linlens.analysis.Decomposition;
-import linlens.analysis.LayerAnalysis;
-import linlens.analysis.Steering;
+import linlens.analysis.AnalysisResult;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -23,7 +20,7 @@ import java.util.regex.Pattern;
  * A self-contained HTML report: one file with the styles, the figure code, the ECharts library
  * and the data inlined, so it opens offline. The data is a map of sections, each one analysis's
  * JSON-able result under a key; {@code figures.js} has one renderer per key and draws the
- * sections present. A new analysis adds its record with {@link #add} and its renderer there.
+ * sections present. A new analysis gives its sections ({@link AnalysisResult#sections}) and its renderer there.
  *
  * <p>The data (prompts, tokens: anything a user typed or a model decodes) only ever lands in
  * the JSON data block, escaped so it cannot leave it, and reaches the page through the DOM
@@ -42,26 +39,11 @@ public final class HtmlReport {
         data.put("generated", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
     }
 
-    /** The report of one decomposition ({@link Figures#sections}). */
-    public static HtmlReport of(Decomposition.Detail<?> d) {
-        HtmlReport r = new HtmlReport("Linear Lens: " + d.result().prompt());
-        Figures.sections(d).forEach(r::add);
+    /** The report of one analysis's result: its sections, drawn by {@code figures.js}. */
+    public static HtmlReport of(AnalysisResult result) {
+        HtmlReport r = new HtmlReport(result.title());
+        result.sections().forEach(r::add);
         return r;
-    }
-
-    /** The report of a layer-by-layer analysis (paper figures 5 and 6): section "layers". */
-    public static HtmlReport of(LayerAnalysis.Result r) {
-        return new HtmlReport("Linear Lens layers: " + r.prompt()).add("layers", r);
-    }
-
-    /** The report of an attribution: section "attribution". */
-    public static HtmlReport of(Attribution.Result r) {
-        return new HtmlReport("Linear Lens attribution: " + r.prompt()).add("attribution", r);
-    }
-
-    /** The report of a steering run: section "steering". */
-    public static HtmlReport of(Steering.Result r) {
-        return new HtmlReport("Linear Lens steering: " + r.sourcePrompt() + " → " + r.targetPrompt()).add("steering", r);
     }
 
     public HtmlReport add(String section, Object record) {

@@ -23,11 +23,12 @@ import java.util.stream.Stream;
  * meaning, for people who continue in Python. Written into a temporary sibling folder and
  * renamed into place at {@link #commit}, so an interrupted run leaves nothing half-written.
  */
-public final class NpyExport {
+public final class NpyExport implements linlens.analysis.ArraySink {
     public record Entry(String file, int[] shape, String dtype, String description) {}
 
     private final Path target, tmp;
     private final List<Entry> entries = new ArrayList<>();
+    private final Map<String, Object> context = new LinkedHashMap<>();
 
     private NpyExport(Path target, Path tmp) {
         this.target = target;
@@ -66,6 +67,10 @@ public final class NpyExport {
         return new NpyExport(abs, OutputFiles.newTempDirectory(abs));
     }
 
+    @Override
+    public void describe(String key, Object value) { context.put(key, value); }
+
+    @Override
     public void add(String name, int[] shape, Object data, String description) throws IOException {
         String file = name + ".npy";
         int count = 1;
@@ -80,8 +85,8 @@ public final class NpyExport {
         entries.add(new Entry(file, shape, data instanceof float[] ? "float32" : "float64", description));
     }
 
-    /** Writes the manifest (entries plus {@code context}) and moves the folder into place. */
-    public Path commit(Map<String, Object> context) throws IOException {
+    /** Writes the manifest (what the analysis described, then the entries) and moves the folder into place. */
+    public Path commit() throws IOException {
         Map<String, Object> manifest = new LinkedHashMap<>(context);
         manifest.put("arrays", entries);
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(tmp.resolve("manifest.json").toFile(), manifest);

@@ -1,9 +1,6 @@
 package linlens.serve;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import linlens.analysis.Decomposition;
-import linlens.blas.Arith;
-import linlens.format.Npy;
 import linlens.report.HtmlReport;
 import linlens.report.WebAssets;
 import org.eclipse.jetty.http.HttpHeader;
@@ -23,9 +20,7 @@ import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.Promise;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.BindException;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -48,8 +43,6 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
 
 /**
  * The local web app of {@code linlens serve}: the page, its assets, and the JSON API (see the
@@ -90,7 +83,7 @@ public final class AppServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     // ids and indexes of at most 18 digits fit a long; longer ones are simply not found
     private static final Pattern JOB = Pattern.compile("/api/jobs/(\\d{1,18})");
-    private static final Pattern RESULT = Pattern.compile("/api/jobs/(\\d{1,18})/results/(\\d{1,18})(?:/(decomposition\\.json|arrays\\.npz|report\\.html))?");
+    private static final Pattern RESULT = Pattern.compile("/api/jobs/(\\d{1,18})/results/(\\d{1,18})(?:/(result\\.json|decomposition\\.json|arrays\\.npz|report\\.html))?");
     private static final Map<String, String> ASSETS = Map.of(
             "/assets/figures.js", "text/javascript", "/assets/app.js", "text/javascript", "/assets/style.css", "text/css",
             "/assets/echarts.min.js", "text/javascript");
@@ -315,6 +308,9 @@ public final class AppServer implements AutoCloseable {
         } else if (path.equals("/api/models")) {
             allow(method, "GET");
             return json(200, modelList());
+        } else if (path.equals("/api/analyses")) {
+            allow(method, "GET");
+            return json(200, analysisList());
         } else if (path.equals("/api/jobs")) {
             allow(method, "POST");
             Job job = submit(JobRequest.parse(readBody(request)));
@@ -375,13 +371,37 @@ public final class AppServer implements AutoCloseable {
         return Map.of("models", list);
     }
 
+    /** An option as the app's form and the Python client see it. */
+    record OptionEntry(String name, String kind, String description, @com.fasterxml.jackson.annotation.JsonProperty("default") Object defaultValue,
+                       boolean required, Long min, Long max) {}
+
+    record AnalysisEntry(String name, String description, @com.fasterxml.jackson.annotation.JsonProperty("prompt_description") String promptDescription,
+                         @com.fasterxml.jackson.annotation.JsonProperty("default_prompt") String defaultPrompt, List<OptionEntry> options) {}
+
+    /** Every analysis with its options (names, kinds, defaults, bounds): what a request may ask for. */
+    private static Map<String, Object> analysisList() {
+        List<AnalysisEntry> list = new ArrayList<>();
+        for (var a : linlens.analysis.Analyses.ALL) {
+            List<OptionEntry> options = new ArrayList<>();
+            for (var p : a.params()) {
+                Integer cap = JobRequest.CAPS.get(p.name());
+                Long max = cap != null ? Long.valueOf(cap) : p.max() == Long.MAX_VALUE ? null : p.max();
+                Object def = p.defaultText() == null ? null : linlens.analysis.ParamSpec.valueForJson(p.defaultValue());
+                options.add(new OptionEntry(p.name(), p.kind().name().toLowerCase(Locale.ROOT), p.description(), def, p.required(),
+                        p.min() == Long.MIN_VALUE ? null : p.min(), max));
+            }
+            list.add(new AnalysisEntry(a.name(), String.join(" ", a.description()), a.promptDescription(), a.defaultPrompt(), options));
+        }
+        return Map.of("analyses", list);
+    }
+
     // ------------------------------------------------------------------ jobs
 
     private Job submit(JobRequest r) {
         Map<String, java.nio.file.Path> available = models.available();
         if (!available.containsKey(r.model()))
             throw new ApiException(404, "unknown model '" + JobRequest.shorten(r.model()) + "' (available: " + String.join(", ", available.keySet()) + ")");
-        return queue.submit(r.model(), r.prompts(), r.options());
+        return queue.submit(r.model(), r.prompts(), r.analysisType(), r.options());
     }
 
     /** One prompt's sections (for the page), or one of its downloads (as attachments). */
@@ -389,46 +409,23 @@ public final class AppServer implements AutoCloseable {
         if (index >= job.results.size()) throw new ApiException(404, "job " + job.id + " has no prompt " + index);
         Job.PromptResult r = job.results.get((int) index);
         if (download == null) return json(200, r.sections);
-        var detail = r.detail;
-        if (detail == null) throw new ApiException(404, "prompt " + index + " of job " + job.id + " is not decomposed (yet)");
+        var result = r.result;
+        if (result == null) throw new ApiException(404, "prompt " + index + " of job " + job.id + " is not analysed (yet)");
         String name = "linlens-job" + job.id + "-" + index + "-" + download;
         return switch (download) {
-            case "decomposition.json" -> new Reply(200, "application/json", JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(detail.result()), true, name, null);
+            case "result.json", "decomposition.json" -> new Reply(200, "application/json",
+                    JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(result.document()), true, name, null);
             // the report carries its own policy (a meta CSP with its inline scripts' hashes): the app's would break it
-            case "report.html" -> new Reply(200, "text/html; charset=utf-8", HtmlReport.of(detail).html().getBytes(StandardCharsets.UTF_8), false, name, null);
-            default -> new Reply(200, "application/zip", npz(detail), true, name, null);
+            case "report.html" -> {
+                String why = job.analysis.noReportUnchecked(job.options);
+                if (why != null) throw new ApiException(404, new linlens.analysis.OptionException(why).render(linlens.analysis.OptionException.API));
+                yield new Reply(200, "text/html; charset=utf-8", HtmlReport.of(result).html().getBytes(StandardCharsets.UTF_8), false, name, null);
+            }
+            default -> {
+                if (r.arrays == null) throw new ApiException(404, "job " + job.id + " (" + job.analysis.name() + ") has no arrays to download");
+                yield new Reply(200, "application/zip", r.arrays, true, name, null);
+            }
         };
-    }
-
-    /**
-     * The arrays as a NumPy .npz: y (d), reconstructed = Σ J_i x_i (d), singular_values (n, d)
-     * in float64, and jacobian (n, d, d) in the job's precision.
-     */
-    private static byte[] npz(Decomposition.Detail<?> d) throws IOException {
-        var svd = d.result().svd();
-        int n = svd.size(), dim = d.y().length;
-        double[] sv = new double[n * dim];
-        for (int t = 0; t < n; t++) System.arraycopy(svd.get(t).singularValues(), 0, sv, t * dim, dim);
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
-            entry(zip, "y.npy", out -> Npy.write(out, new int[]{dim}, d.y(), 0, dim));
-            entry(zip, "reconstructed.npy", out -> Npy.write(out, new int[]{dim}, d.reconstructed(), 0, dim));
-            entry(zip, "singular_values.npy", out -> Npy.write(out, new int[]{n, dim}, sv, 0, sv.length));
-            int[] shape = {n, dim, dim};
-            entry(zip, "jacobian.npy", out -> {
-                if (d.arith() == Arith.F32) Npy.write(out, shape, (float[]) d.jacobian(), 0, n * dim * dim);
-                else Npy.write(out, shape, (double[]) d.jacobian(), 0, n * dim * dim);
-            });
-        }
-        return bytes.toByteArray();
-    }
-
-    private interface EntryWriter { void write(OutputStream out) throws IOException; }
-
-    private static void entry(ZipOutputStream zip, String name, EntryWriter w) throws IOException {
-        zip.putNextEntry(new ZipEntry(name));
-        w.write(zip);
-        zip.closeEntry();
     }
 
     // ------------------------------------------------------------------ I/O

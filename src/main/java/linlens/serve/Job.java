@@ -1,7 +1,8 @@
 package linlens.serve;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import linlens.analysis.Decomposition;
+import linlens.analysis.Analysis;
+import linlens.analysis.AnalysisResult;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -9,8 +10,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One submitted request: a model and one or two prompts (two to compare side by side),
- * decomposed in turn. Its fields are written by the worker and read by request threads.
+ * One submitted request: an analysis with its options, a model and one or two prompts (two to
+ * compare side by side), analysed in turn. Its fields are written by the worker and read by
+ * request threads.
  */
 final class Job {
     enum State { QUEUED, RUNNING, DONE, FAILED, CANCELLED }
@@ -19,14 +21,18 @@ final class Job {
     static final class PromptResult {
         final String prompt;
         volatile Map<String, Object> sections = Map.of();
-        volatile Decomposition.Detail<?> detail;
+        /** The analysis's result once it is done. */
+        volatile AnalysisResult result;
+        /** Its arrays as an .npz, when the analysis writes arrays. */
+        volatile byte[] arrays;
 
         PromptResult(String prompt) { this.prompt = prompt; }
     }
 
     final String id;
     final String model;
-    final Decomposition.Options options;
+    final Analysis<?> analysis;
+    final Record options;
     final List<PromptResult> results = new ArrayList<>();
     volatile State state = State.QUEUED;
     volatile String stage = "queued";
@@ -35,9 +41,10 @@ final class Job {
     volatile String error;
     volatile boolean cancelRequested;
 
-    Job(String id, String model, List<String> prompts, Decomposition.Options options) {
+    Job(String id, String model, List<String> prompts, Analysis<?> analysis, Record options) {
         this.id = id;
         this.model = model;
+        this.analysis = analysis;
         this.options = options;
         for (String p : prompts) results.add(new PromptResult(p));
     }
@@ -46,14 +53,14 @@ final class Job {
 
     record ResultStatus(String prompt, List<String> sections) {}
 
-    record Status(String id, String state, String model, @JsonProperty("current_prompt") int currentPrompt, String stage,
+    record Status(String id, String state, String analysis, Map<String, Object> options, String model, @JsonProperty("current_prompt") int currentPrompt, String stage,
                   long done, long total, String error,
                   @JsonProperty("queue_position") int queuePosition, List<ResultStatus> results) {}
 
     Status status(int queuePosition) {
         List<ResultStatus> rs = new ArrayList<>();
         for (PromptResult r : results) rs.add(new ResultStatus(r.prompt, List.copyOf(r.sections.keySet())));
-        return new Status(id, state.name().toLowerCase(), model, current, stage, done, total, error, queuePosition, rs);
+        return new Status(id, state.name().toLowerCase(), analysis.name(), linlens.analysis.ParamSpec.values(options), model, current, stage, done, total, error, queuePosition, rs);
     }
 
     /** Publishes sections for one prompt (replacing the map, so readers never see it half-built). */

@@ -1,13 +1,18 @@
 package linlens.serve;
 
-import linlens.analysis.Decomposition;
+import linlens.analysis.Analysis;
+import linlens.analysis.AnalysisResult;
+import linlens.analysis.ArraySink;
+import linlens.analysis.Figures;
+import linlens.analysis.OptionException;
+import linlens.analysis.ParamSpec;
+import linlens.analysis.PromptContext;
 import linlens.format.ModelFormatException;
-import linlens.model.ForwardTrace;
 import linlens.model.InputException;
 import linlens.model.Progress;
 import linlens.model.Prompts;
 import linlens.model.Transformer;
-import linlens.report.Figures;
+import linlens.report.NpzArrays;
 
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -37,7 +42,7 @@ final class JobQueue implements AutoCloseable {
     private Job running;
 
     /** What the worker does with a job (tests stand in for the model). */
-    interface Work { void run(JobQueue queue, Job job); }
+    interface Work { void run(JobQueue queue, Job job) throws Exception; }
 
     JobQueue(ServedModels models, int maxQueued, int maxTokens, Consumer<String> log) {
         this(models, maxQueued, maxTokens, log, JobQueue::run);
@@ -57,14 +62,14 @@ final class JobQueue implements AutoCloseable {
      * waiting jobs too, and runs under the same lock as the admission, so that simultaneous
      * submissions cannot all pass it before the worker has picked any of them up.
      */
-    synchronized Job submit(String model, List<String> prompts, Decomposition.Options options) {
+    synchronized Job submit(String model, List<String> prompts, Analysis<?> analysis, Record options) {
         int admitted = (running != null ? 1 : 0) + waiting.size();
         if (admitted >= 1 + maxQueued) {
             Job first = running != null ? running : waiting.peekFirst();
             throw new ApiException(409, "busy: job " + first.id + " is " + (running != null ? "running" : "about to run")
                     + (admitted > 1 ? " and " + (admitted - 1) + " more are waiting" : "") + "; wait for it or cancel it");
         }
-        Job job = new Job(Long.toString(ids.incrementAndGet()), model, prompts, options);
+        Job job = new Job(Long.toString(ids.incrementAndGet()), model, prompts, analysis, options);
         jobs.put(job.id, job);
         waiting.add(job);
         forgetOld();
@@ -129,6 +134,8 @@ final class JobQueue implements AutoCloseable {
                 end = Job.State.DONE;
             } catch (CancellationException e) {
                 end = Job.State.CANCELLED;
+            } catch (OptionException e) {
+                error = oneLine(e.render(OptionException.API));
             } catch (InputException | ModelFormatException | ApiException e) {
                 error = oneLine(e.getMessage());
             } catch (OutOfMemoryError e) {
@@ -169,7 +176,7 @@ final class JobQueue implements AutoCloseable {
         return s.isEmpty() ? "failed" : s;
     }
 
-    private void run(Job job) {
+    private void run(Job job) throws java.io.IOException {
         Progress progress = (stage, done, total) -> {
             if (job.cancelRequested) throw new CancellationException();
             job.stage = stage;
@@ -181,6 +188,8 @@ final class JobQueue implements AutoCloseable {
         Transformer m = models.load(job.model);
         double loadMs = (System.nanoTime() - t0) / 1e6;
         progress.update("loading model", 1, 1);
+        ParamSpec.checkAgainst(job.options, m);
+        boolean arrays = job.analysis.noArraysUnchecked(job.options) == null;
         for (int i = 0; i < job.results.size(); i++) {
             job.current = i;
             String prompt = job.results.get(i).prompt;
@@ -189,14 +198,14 @@ final class JobQueue implements AutoCloseable {
                 throw new InputException("prompt too long: " + ids.length + " tokens, this server takes at most " + maxTokens
                         + " (its --max-tokens)");
             progress.update("forward pass", 0, 1);
-            Map<String, Double> times = new LinkedHashMap<>();
-            times.put("load", loadMs);
-            ForwardTrace tr = Decomposition.forward(m, ids, times);
-            job.publish(i, Map.of("forward", new Figures.Forward(Decomposition.info(m), prompt,
-                    Decomposition.tokens(m, ids), Decomposition.predict(m, tr, 5))));
-            var detail = Decomposition.run(m, prompt, tr, job.options, times, progress);
-            job.results.get(i).detail = detail;
-            job.publish(i, Figures.sections(detail));
+            PromptContext ctx = PromptContext.of(m, prompt, ids, loadMs);
+            job.publish(i, Map.of("forward", Figures.Forward.of(ctx)));
+            NpzArrays npz = arrays ? new NpzArrays() : null;
+            AnalysisResult result = job.analysis.runUnchecked(ctx, job.options, progress, npz == null ? ArraySink.NONE : npz);
+            Job.PromptResult r = job.results.get(i);
+            r.arrays = npz == null ? null : npz.bytes();
+            r.result = result;
+            job.publish(i, result.sections());
         }
     }
 

@@ -7,28 +7,39 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import linlens.analysis.Decomposition;
-import linlens.linear.Precision;
-import linlens.model.MlpPath;
+import linlens.analysis.Analyses;
+import linlens.analysis.Analysis;
+import linlens.analysis.OptionException;
+import linlens.analysis.ParamSpec;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 
 /**
- * The body of {@code POST /api/jobs}, checked: a model name (whether the server offers it is the
- * server's question), one or two prompts and the decomposition options. {@link #parse} is pure:
- * it refuses any other input with an {@link ApiException} of a 4xx status, and throws nothing else.
+ * The body of {@code POST /api/jobs}, checked: an analysis (default: decompose), a model name
+ * (whether the server offers it is the server's question), one or two prompts, and the
+ * analysis's options as further fields, named as in {@link ParamSpec} ({@code "mlp_path"}).
+ * {@link #parse} is pure: it refuses any other input with an {@link ApiException} of a 4xx
+ * status, and throws nothing else. The checks that need the model run with the job.
  */
-public record JobRequest(String model, List<String> prompts, Precision precision, MlpPath mlpPath, int components, int top) {
+public record JobRequest(String analysis, String model, List<String> prompts, Record options) {
     /** Largest request body accepted (HTTP 413 beyond). */
     public static final int MAX_BODY = 64 * 1024;
     /** Longest prompt in characters (HTTP 413 beyond); the token limit is checked by the job. */
     public static final int MAX_PROMPT_CHARS = 8000;
     public static final int MAX_PROMPTS = 2, MAX_COMPONENTS = 64, MAX_TOP = 50;
-    static final List<String> FIELDS = List.of("model", "prompts", "precision", "mlp_path", "components", "top");
-    private static final Set<String> FIELD_SET = Set.copyOf(FIELDS);
+    /**
+     * The server's own caps on counts, below what the model allows: one request cannot hold the
+     * job queue for long (the command line has no such caps).
+     */
+    static final Map<String, Integer> CAPS = Map.of("components", MAX_COMPONENTS, "top", MAX_TOP, "k", MAX_COMPONENTS,
+            "tokens", 64);
+    /** The fields of every request; the analysis's options come after them. */
+    static final List<String> FIELDS = List.of("analysis", "model", "prompts");
+    static final String DEFAULT_ANALYSIS = "decompose";
 
     // Strict: one JSON value and nothing after it, no key twice; nesting bounded well below what
     // could exhaust the stack.
@@ -43,7 +54,8 @@ public record JobRequest(String model, List<String> prompts, Precision precision
         prompts = List.copyOf(prompts);
     }
 
-    public Decomposition.Options options() { return new Decomposition.Options(precision, mlpPath, components, top); }
+    /** The analysis asked for (parse has checked it exists). */
+    public Analysis<?> analysisType() { return Analyses.byName(analysis); }
 
     /** The request in {@code body} (UTF-8 JSON), or an {@link ApiException} (400 or 413) naming what is wrong. */
     public static JobRequest parse(byte[] body) {
@@ -61,27 +73,40 @@ public record JobRequest(String model, List<String> prompts, Precision precision
             throw new ApiException(400, "the request body is not valid JSON");
         }
         if (node == null || !node.isObject()) throw new ApiException(400, "the request body must be a JSON object");
+        String name = text(node, "analysis", DEFAULT_ANALYSIS);
+        Analysis<?> analysis = Analyses.byName(name);
+        if (analysis == null)
+            throw new ApiException(400, "unknown analysis '" + shorten(name) + "' (known: " + String.join(", ", Analyses.names()) + ")");
+        List<ParamSpec> params = analysis.params();
         for (var it = node.fieldNames(); it.hasNext(); ) {
             String f = it.next();
-            if (!FIELD_SET.contains(f))
-                throw new ApiException(400, "unknown field '" + shorten(f) + "' (known: " + String.join(", ", FIELDS) + ")");
+            if (!FIELDS.contains(f) && params.stream().noneMatch(p -> p.name().equals(f)))
+                throw new ApiException(400, "unknown field '" + shorten(f) + "' (known: " + String.join(", ", FIELDS) + ", "
+                        + String.join(", ", params.stream().map(ParamSpec::name).toList()) + ")");
         }
         String model = text(node, "model", null);
         if (model == null) throw new ApiException(400, "missing 'model': name one of the server's models");
         if (model.isEmpty()) throw new ApiException(400, "'model' must not be empty");
         List<String> prompts = prompts(node.get("prompts"));
-        Precision precision = switch (text(node, "precision", "fp32")) {
-            case "fp32" -> Precision.FP32;
-            case "fp64" -> Precision.FP64;
-            default -> throw new ApiException(400, "'precision' must be fp32 or fp64");
-        };
-        MlpPath path = switch (text(node, "mlp_path", "up")) {
-            case "up" -> MlpPath.UP;
-            case "gate" -> MlpPath.GATE;
-            default -> throw new ApiException(400, "'mlp_path' must be up or gate");
-        };
-        return new JobRequest(model, prompts, precision, path,
-                integer(node, "components", 8, MAX_COMPONENTS), integer(node, "top", 8, MAX_TOP));
+        try {
+            Map<String, Object> given = new LinkedHashMap<>();
+            for (ParamSpec p : params) {
+                JsonNode v = node.get(p.name());
+                if (v == null) continue;
+                Integer cap = CAPS.get(p.name());
+                if (cap != null && (p.kind() == ParamSpec.Kind.INT || p.kind() == ParamSpec.Kind.OPTIONAL_INT)) {
+                    long min = Math.max(p.min(), 0);
+                    if (!v.isIntegralNumber() || !v.canConvertToInt() || v.intValue() < min || v.intValue() > cap)
+                        throw new ApiException(400, "'" + p.name() + "' must be an integer from " + min + " to " + cap);
+                }
+                given.put(p.name(), p.parseJson(v));
+            }
+            Record options = ParamSpec.build(analysis.optionsType(), given);
+            analysis.checkUnchecked(options);
+            return new JobRequest(name, model, prompts, options);
+        } catch (OptionException e) {
+            throw new ApiException(400, e.render(OptionException.API));
+        }
     }
 
     private static List<String> prompts(JsonNode ps) {
@@ -121,14 +146,6 @@ public record JobRequest(String model, List<String> prompts, Precision precision
         if (v == null) return absent;
         if (!v.isTextual()) throw new ApiException(400, "'" + field + "' must be a string" + (v.isNull() ? ", not null" : ""));
         return v.textValue();
-    }
-
-    private static int integer(JsonNode body, String field, int absent, int max) {
-        JsonNode v = body.get(field);
-        if (v == null) return absent;
-        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.intValue() < 1 || v.intValue() > max)
-            throw new ApiException(400, "'" + field + "' must be an integer from 1 to " + max);
-        return v.intValue();
     }
 
     static String shorten(String s) {

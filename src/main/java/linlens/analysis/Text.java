@@ -1,10 +1,10 @@
-package linlens.cli;
+package linlens.analysis;
 
-/** Token text made visible in a terminal. */
-final class Text {
+/** Token text made visible in a terminal (console summaries). */
+public final class Text {
     private Text() {}
 
-    static String quote(String s) {
+    public static String quote(String s) {
         StringBuilder b = new StringBuilder("\"");
         for (char c : s.toCharArray()) {
             switch (c) {

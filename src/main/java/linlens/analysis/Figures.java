@@ -1,7 +1,6 @@
-package linlens.report;
+package linlens.analysis;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import linlens.analysis.Decomposition;
 import linlens.blas.Arith;
 
 import java.util.ArrayList;
@@ -10,10 +9,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The figure data a decomposition adds to a report or to the app, as JSON-able records: the
+ * The figure data a decomposition adds to its report sections, as JSON-able records: the
  * reconstruction scatter (paper figure 3) and a heat map of every J_i (figure 2). The spectra
- * and decoded tokens (figure 4) are read straight from {@link Decomposition.Result}, as are the
- * results of the layer analysis, attribution and steering ({@link HtmlReport#of} overloads).
+ * and decoded tokens (figure 4) are read straight from {@link Decomposition.Result}.
  */
 public final class Figures {
     private Figures() {}
@@ -36,16 +34,19 @@ public final class Figures {
 
     public record Jacobians(int dim, int block, int side, List<JacobianMap> maps) {}
 
-    /** What the forward pass alone shows (the app draws it while the decomposition runs). */
-    public record Forward(Decomposition.ModelInfo model, String prompt, List<Decomposition.TokenInfo> tokens,
-                          Decomposition.Prediction prediction) {}
+    /** What the forward pass alone shows: section "forward" (the app draws it while an analysis runs; predict's result). */
+    public record Forward(ModelInfo model, String prompt, List<TokenInfo> tokens, Prediction prediction) {
+        public static Forward of(PromptContext ctx) {
+            return new Forward(ctx.modelInfo(), ctx.prompt(), ctx.tokens(), ctx.prediction());
+        }
+    }
 
     /** A decomposition's sections: its result (figure 4), the reconstruction (3), the J_i heat maps (2). */
     public static Map<String, Object> sections(Decomposition.Detail<?> d) {
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("decomposition", d.result());
         s.put("reconstruction", reconstruction(d));
-        s.put("jacobians", jacobians(d));
+        if (d.jacobian() != null) s.put("jacobians", jacobians(d));
         return s;
     }
 

@@ -1,0 +1,132 @@
+package linlens.cli;
+
+import linlens.analysis.Analysis;
+import linlens.analysis.AnalysisResult;
+import linlens.analysis.ArraySink;
+import linlens.analysis.OptionException;
+import linlens.analysis.ParamSpec;
+import linlens.analysis.PromptContext;
+import linlens.model.InputException;
+import linlens.model.Transformer;
+import linlens.report.HtmlReport;
+import linlens.report.NpyExport;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.TypeConversionException;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * The subcommand of one analysis, built from its description and its options ({@link ParamSpec}):
+ * the analysis's own options, the prompt, the model options every command has, and the outputs
+ * (--json, --report, and --export where the analysis writes arrays). One run: parse and check
+ * the options, check the outputs can be written, load the model, check the options against it,
+ * run, write the outputs, print the summary. Option errors name options as typed here (--mlp-path).
+ */
+final class AnalysisCommand implements Callable<Integer> {
+    private final Analysis<?> analysis;
+    private final CommonOptions common = new CommonOptions();
+    private final ThreadsOption threads = new ThreadsOption();
+    private final boolean exports;
+    private CommandSpec spec;
+
+    private AnalysisCommand(Analysis<?> analysis) {
+        this.analysis = analysis;
+        this.exports = analysis.hasArrays();
+    }
+
+    /** The analysis's subcommand. */
+    static CommandLine of(Analysis<?> analysis) {
+        AnalysisCommand command = new AnalysisCommand(analysis);
+        CommandSpec spec = CommandSpec.wrapWithoutInspection(command);
+        command.spec = spec;
+        spec.name(analysis.name());
+        spec.usageMessage().description(analysis.description().toArray(String[]::new));
+        spec.addMixin("common", CommandSpec.forAnnotatedObject(command.common));
+        spec.addOption(OptionSpec.builder("--prompt").paramLabel("<prompt>").type(String.class)
+                .description(analysis.promptDescription() + " (default: \"${DEFAULT-VALUE}\").").defaultValue(analysis.defaultPrompt()).build());
+        for (ParamSpec p : analysis.params()) spec.addOption(option(p));
+        spec.addMixin("threads", CommandSpec.forAnnotatedObject(command.threads));
+        spec.addOption(path("--json", "FILE", "Write the full result as JSON."));
+        spec.addOption(path("--report", "FILE.html", "Write a self-contained HTML report with interactive figures."));
+        if (command.exports)
+            spec.addOption(path("--export", "DIR", "Write the arrays (Jacobians, singular vectors...) as .npy files with a manifest.json."));
+        return new CommandLine(spec);
+    }
+
+    private static OptionSpec option(ParamSpec p) {
+        String text = p.description();
+        if (p.defaultText() != null && !text.contains("default"))
+            text = text.endsWith(".") ? text.substring(0, text.length() - 1) + " (default: " + p.defaultText() + ")." : text + " (default: " + p.defaultText() + ")";
+        OptionSpec.Builder b = OptionSpec.builder(p.cliName()).description(text).required(p.required());
+        if (p.kind() == ParamSpec.Kind.FLAG) return b.type(boolean.class).arity("0").build();
+        return b.type(Object.class).paramLabel(p.required() ? "<" + p.name() + ">" : p.label()).converters(s -> {
+            try {
+                return p.parseText(s);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }).build();
+    }
+
+    private static OptionSpec path(String name, String label, String description) {
+        return OptionSpec.builder(name).paramLabel(label).type(Path.class).description(description).build();
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        try {
+            return run();
+        } catch (OptionException e) {
+            throw new InputException(e.render(OptionException.CLI));
+        }
+    }
+
+    private Integer run() throws Exception {
+        Map<String, Object> given = new LinkedHashMap<>();
+        var parsed = spec.commandLine().getParseResult();
+        for (ParamSpec p : analysis.params())
+            if (parsed.hasMatchedOption(p.cliName())) given.put(p.name(), parsed.matchedOptionValue(p.cliName(), null));
+        Record options = ParamSpec.build(analysis.optionsType(), given);
+        analysis.checkUnchecked(options);
+        Path json = value("--json"), report = value("--report"), export = exports ? value("--export") : null;
+        if (export != null && analysis.noArraysUnchecked(options) != null) throw new OptionException(analysis.noArraysUnchecked(options));
+        if (report != null && analysis.noReportUnchecked(options) != null) throw new OptionException(analysis.noReportUnchecked(options));
+        OutputTargets.check(json, report, export);
+        threads.apply();
+        PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        String prompt = value("--prompt");
+
+        long t0 = System.nanoTime();
+        Transformer m = common.load(err);
+        double loadMs = (System.nanoTime() - t0) / 1e6;
+        ParamSpec.checkAgainst(options, m);
+        PromptContext ctx = PromptContext.of(m, prompt, loadMs);
+        common.progress(err, analysis.name() + ": " + ctx.n() + " tokens...");
+        NpyExport ex = export == null ? null : NpyExport.create(export);
+        AnalysisResult result;
+        try {
+            result = analysis.runUnchecked(ctx, options, ConsoleProgress.of(err, common.quiet), ex == null ? ArraySink.NONE : ex);
+            if (ex != null) ex.commit();
+        } catch (Exception | Error e) {
+            if (ex != null) ex.abandon();
+            throw e;
+        }
+        if (json != null) JsonOutput.write(json, result.document());
+        if (report != null) JsonOutput.writeText(report, HtmlReport.of(result).html());
+        if (export != null) out.println("arrays written to " + export);
+        result.print(out);
+        if (json != null) out.println("JSON written to " + json);
+        if (report != null) out.println("Report written to " + report);
+        return 0;
+    }
+
+    private <T> T value(String option) {
+        return spec.findOption(option).getValue();
+    }
+}
