@@ -376,7 +376,8 @@ public final class AppServer implements AutoCloseable {
                        boolean required, Long min, Long max) {}
 
     record AnalysisEntry(String name, String description, @com.fasterxml.jackson.annotation.JsonProperty("prompt_description") String promptDescription,
-                         @com.fasterxml.jackson.annotation.JsonProperty("default_prompt") String defaultPrompt, List<OptionEntry> options) {}
+                         @com.fasterxml.jackson.annotation.JsonProperty("default_prompt") String defaultPrompt, boolean arrays,
+                         List<OptionEntry> options) {}
 
     /** Every analysis with its options (names, kinds, defaults, bounds): what a request may ask for. */
     private static Map<String, Object> analysisList() {
@@ -390,7 +391,8 @@ public final class AppServer implements AutoCloseable {
                 options.add(new OptionEntry(p.name(), p.kind().name().toLowerCase(Locale.ROOT), p.description(), def, p.required(),
                         p.min() == Long.MIN_VALUE ? null : p.min(), max));
             }
-            list.add(new AnalysisEntry(a.name(), String.join(" ", a.description()), a.promptDescription(), a.defaultPrompt(), options));
+            list.add(new AnalysisEntry(a.name(), String.join(" ", a.description()), a.promptDescription(), a.defaultPrompt(),
+                    a.hasArrays(), options));
         }
         return Map.of("analyses", list);
     }

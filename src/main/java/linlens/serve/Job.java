@@ -51,7 +51,8 @@ final class Job {
 
     boolean finished() { return state == State.DONE || state == State.FAILED || state == State.CANCELLED; }
 
-    record ResultStatus(String prompt, List<String> sections) {}
+    /** @param downloads what this prompt's result offers, once it is done (result.json, arrays.npz, report.html) */
+    record ResultStatus(String prompt, List<String> sections, List<String> downloads) {}
 
     record Status(String id, String state, String analysis, Map<String, Object> options, String model, @JsonProperty("current_prompt") int currentPrompt, String stage,
                   long done, long total, String error,
@@ -59,8 +60,16 @@ final class Job {
 
     Status status(int queuePosition) {
         List<ResultStatus> rs = new ArrayList<>();
-        for (PromptResult r : results) rs.add(new ResultStatus(r.prompt, List.copyOf(r.sections.keySet())));
+        for (PromptResult r : results) rs.add(new ResultStatus(r.prompt, List.copyOf(r.sections.keySet()), downloads(r)));
         return new Status(id, state.name().toLowerCase(), analysis.name(), linlens.analysis.ParamSpec.values(options), model, current, stage, done, total, error, queuePosition, rs);
+    }
+
+    private List<String> downloads(PromptResult r) {
+        if (r.result == null) return List.of();
+        List<String> d = new ArrayList<>(List.of("result.json"));
+        if (r.arrays != null) d.add("arrays.npz");
+        if (analysis.noReportUnchecked(options) == null) d.add("report.html");
+        return d;
     }
 
     /** Publishes sections for one prompt (replacing the map, so readers never see it half-built). */

@@ -1,4 +1,7 @@
-/* The 'linlens serve' page: submits a job, polls it, and draws each prompt's sections as they arrive. */
+/*
+ * The 'linlens serve' page: lists the analyses (GET /api/analyses) with a form for each one's
+ * options, submits a job, polls it, and draws each prompt's sections as they arrive.
+ */
 (function () {
   'use strict';
   const $ = id => document.getElementById(id);
@@ -6,6 +9,7 @@
   const POLL_MS = 400;
   let job = null;
   let drawn = [];   // per prompt: the section keys drawn so far
+  let analyses = {}; // name -> { description, default_prompt, options: [{ name, kind, description, default, min, max }] }
 
   async function api(method, url, body) {
     const r = await fetch(url, body === undefined ? { method } :
@@ -23,6 +27,67 @@
       $('model').replaceChildren(...models.map(m => el('option', { value: m.name, title: m.path }, m.name)));
       if (!models.length) message('No models: run "linlens models fetch gemma-3-270m" or start the server with --model FILE.gguf.');
     } catch (e) { message(e.message); }
+  }
+
+  async function loadAnalyses() {
+    try {
+      const list = (await api('GET', '/api/analyses')).analyses;
+      analyses = Object.fromEntries(list.map(a => [a.name, a]));
+      $('analysis').replaceChildren(...list.map(a => el('option', { value: a.name, title: a.description }, a.name)));
+      $('analysis').value = 'decompose';
+      showOptions();
+    } catch (e) { message(e.message); }
+  }
+
+  const label = name => name.replace(/_/g, ' ');
+
+  /** One input per option of the chosen analysis, at its default; empty means "the default". */
+  function showOptions() {
+    const a = analyses[$('analysis').value];
+    if (!a) return;
+    $('run').textContent = a.name.charAt(0).toUpperCase() + a.name.slice(1);
+    const previous = $('prompt').dataset.defaultFor;
+    if (previous && previous !== a.name && $('prompt').value === analyses[previous].default_prompt) $('prompt').value = a.default_prompt;
+    $('prompt').dataset.defaultFor = a.name;
+    $('prompt').title = a.prompt_description;
+    $('options').replaceChildren(...a.options.flatMap(o => {
+      const id = 'opt-' + o.name;
+      let input;
+      if (o.kind === 'precision' || o.kind === 'mlp_path') {
+        const values = o.kind === 'precision' ? ['fp32', 'fp64'] : ['up', 'gate'];
+        input = el('select', { id }, ...values.map(v => el('option', { value: v }, v)));
+        input.value = o.default;
+      } else if (o.kind === 'flag') {
+        input = el('input', { id, type: 'checkbox' });
+      } else {
+        const numeric = o.kind === 'int' || o.kind === 'optional_int' || o.kind === 'double';
+        input = el('input', { id, type: numeric ? 'number' : 'text', autocomplete: 'off',
+          placeholder: o.default === null || o.default === undefined ? (o.required ? 'required' : 'default') : String(o.default) });
+        if (o.kind === 'double') input.step = 'any';
+        if (o.min !== null && o.min !== undefined) input.min = o.min;
+        if (o.max !== null && o.max !== undefined) input.max = o.max;
+      }
+      input.dataset.kind = o.kind;
+      return [el('label', { for: id, title: o.description }, label(o.name)), input];
+    }));
+  }
+
+  /** The options typed in, as the API takes them; empty fields are left to their defaults. */
+  function optionValues() {
+    const a = analyses[$('analysis').value], out = {};
+    if (!a) return out;
+    for (const o of a.options) {
+      const input = $('opt-' + o.name);
+      if (!input) continue;
+      if (o.kind === 'flag') { if (input.checked) out[o.name] = true; continue; }
+      const v = input.value.trim();
+      if (v === '') continue;
+      if (o.kind === 'int' || o.kind === 'optional_int' || o.kind === 'double') out[o.name] = Number(v);
+      else if (o.kind === 'int_list') out[o.name] = v.split(',').map(x => Number(x.trim()));
+      else if (o.kind === 'site_list') out[o.name] = v.split(',').map(x => x.trim());
+      else out[o.name] = v;
+    }
+    return out;
   }
 
   function columns(prompts) {
@@ -51,13 +116,13 @@
       const col = $('result-' + i);
       LinLens.render(col.querySelector('.figures'), data, 'p' + i);
       drawn[i] = keys;
-      if (data.decomposition) {
-        const base = '/api/jobs/' + encodeURIComponent(s.id) + '/results/' + i + '/';
-        col.querySelector('.downloads').replaceChildren(
-          el('a', { href: base + 'decomposition.json', download: '' }, 'JSON'),
-          el('a', { href: base + 'arrays.npz', download: '' }, 'NumPy (.npz)'),
-          el('a', { href: base + 'report.html', download: '' }, 'HTML report'));
-      }
+    }
+    for (let i = 0; i < s.results.length; i++) {
+      const downloads = s.results[i].downloads || [], box = $('result-' + i).querySelector('.downloads');
+      if (!downloads.length || box.childElementCount) continue;
+      const base = '/api/jobs/' + encodeURIComponent(s.id) + '/results/' + i + '/';
+      const names = { 'result.json': 'JSON', 'arrays.npz': 'NumPy (.npz)', 'report.html': 'HTML report' };
+      box.replaceChildren(...downloads.map(d => el('a', { href: base + d, download: '' }, names[d] || d)));
     }
   }
 
@@ -96,7 +161,8 @@
     message('');
     const prompts = [$('prompt').value].concat($('compare').checked ? [$('prompt2').value] : []);
     try {
-      job = await api('POST', '/api/jobs', { model: $('model').value, prompts, precision: $('precision').value });
+      job = await api('POST', '/api/jobs', Object.assign(optionValues(),
+        { analysis: $('analysis').value, model: $('model').value, prompts }));
     } catch (err) { message(err.message); return; }
     $('cancel').disabled = false;
     columns(prompts);
@@ -108,5 +174,8 @@
     try { await api('DELETE', '/api/jobs/' + job.id); } catch (e) { message(e.message); }
   });
 
+  $('analysis').addEventListener('change', showOptions);
+
   loadModels();
+  loadAnalyses();
 })();

@@ -71,8 +71,8 @@
 
   // ------------------------------------------------------------------ sections
 
-  /** The result that has the prompt, its tokens and the prediction (every analysis but steering). */
-  const promptResult = d => d.decomposition || d.forward || d.layers || d.attribution;
+  /** The result that has the prompt, its tokens and the prediction (every analysis but steering has one). */
+  const promptResult = d => Object.values(d).find(v => v && typeof v === 'object' && v.prompt !== undefined && v.tokens && v.prediction);
 
   /** The prompt, its tokens, the prediction and the reconstruction check. */
   function summary(root, data) {
@@ -414,6 +414,36 @@
         + 'is added to the residual stream at every position, scaled to λ times its norm. Marked tokens differ between the two.')));
   }
 
+  /** The logit lens: where the prediction appears across the layers, and each layer's top tokens. */
+  function logitLens(root, data, prefix) {
+    const r = data.logit_lens, pred = r.prediction.text;
+    figure(root, prefix + '-logit-lens', 'Logit lens: the prediction across the layers',
+      'Each layer\'s residual stream at the last position, through the final norm and the unembedding. Line: the probability of the '
+      + 'model\'s prediction ' + quoted(pred) + ' at each layer; bars: the probability of that layer\'s own top token (hover for it). '
+      + (r.last_layer_error === null || r.last_layer_error === undefined ? ''
+        : 'At the last layer the lens is the model\'s output (relative error ' + Number(r.last_layer_error).toExponential(1) + ').'), 360, {
+        animation: false,
+        grid: { left: 60, right: 30, top: 30, bottom: 50 },
+        legend: { top: 0 },
+        tooltip: { trigger: 'axis', formatter: ps => {
+          const l = r.layers[ps[0].dataIndex];
+          return 'layer ' + l.layer + '<br>top: ' + esc(quoted(l.top[0].text)) + ' ' + pct(l.top[0].probability)
+            + '<br>' + esc(quoted(pred)) + ': rank ' + l.predicted_rank + ', ' + pct(l.predicted_probability);
+        } },
+        xAxis: { type: 'category', name: 'layer', nameLocation: 'middle', nameGap: 28, data: r.layers.map(l => String(l.layer)) },
+        yAxis: { type: 'value', min: 0, max: 1, axisLabel: { formatter: v => Math.round(100 * v) + '%' } },
+        series: [
+          { name: 'top token', type: 'bar', data: r.layers.map(l => l.top[0].probability), itemStyle: { color: '#c9d6ee' } },
+          { name: quoted(pred), type: 'line', data: r.layers.map(l => l.predicted_probability), itemStyle: { color: '#2f6fd6' } }]
+      });
+    const head = el('tr', {}, el('th', {}, 'layer'), el('th', {}, 'top tokens'), el('th', {}, 'rank of ' + quoted(pred)));
+    const rows = r.layers.map(l => el('tr', {}, el('td', {}, String(l.layer)),
+      el('td', {}, ...l.top.map(c => el('span', { class: 'token', title: pct(c.probability) + ', logit ' + fmt(c.logit) }, c.text))),
+      el('td', {}, String(l.predicted_rank))));
+    root.append(el('section', { class: 'card logit-lens', id: prefix + '-logit-lens-table' },
+      el('h3', {}, 'Top tokens by layer'), el('table', { class: 'decoded' }, el('thead', {}, head), el('tbody', {}, ...rows))));
+  }
+
   /** In drawing order: the keys a section needs, and how it draws. */
   const SECTIONS = [
     { needs: promptResult, draw: summary },
@@ -429,6 +459,7 @@
     { needs: d => d.attribution, draw: attributionByPosition },
     { needs: d => d.attribution && d.attribution.attribution.components, draw: attributionByComponent },
     { needs: d => d.steering, draw: steering },
+    { needs: d => d.logit_lens, draw: logitLens },
   ];
 
   /** Draws every section the data has into root (replacing what was there); ids start with prefix. */
