@@ -188,16 +188,7 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
         DetachedSystem<A> sys = new DetachedSystem<>(m, tr, o.mlpPath(), ar);
         var all = JacobianOperator.finalOutput(sys, JacobianOperator.allPositions(sys));
         double[] yHat = all.apply(tr.x());
-        A constant = sys.constant();
-        double norm = 0, cNorm = 0;
-        for (int i = 0; i < d; i++) {
-            double c = ar.get(constant, i);
-            yHat[i] += c;
-            cNorm += c * c;
-            norm += tr.y()[i] * tr.y()[i];
-        }
-        Reconstruction rec = new Reconstruction(Vectors.relativeError(yHat, tr.y()), o.precision().label(),
-                o.mlpPath().name().toLowerCase(), Math.sqrt(norm), Math.sqrt(cNorm));
+        Reconstruction rec = addConstant(yHat, sys, tr, o);
         progress.update("reconstruction", 1, 1);
         times.put("reconstruction", ms(t0));
 
@@ -225,6 +216,24 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
         return new Detail<>(result, tr.y(), yHat, ar, null, o);
     }
 
+    /**
+     * Adds the biases' constant c (its own sweep, not taken from y) to {@code yHat} = Σ J_i x_i,
+     * in place, and checks the sum against y.
+     */
+    private static <A> Reconstruction addConstant(double[] yHat, DetachedSystem<A> sys, ForwardTrace tr, Options o) {
+        Arith<A> ar = sys.arith();
+        A constant = sys.constant();
+        double norm = 0, cNorm = 0;
+        for (int i = 0; i < yHat.length; i++) {
+            double c = ar.get(constant, i);
+            yHat[i] += c;
+            cNorm += c * c;
+            norm += tr.y()[i] * tr.y()[i];
+        }
+        return new Reconstruction(Vectors.relativeError(yHat, tr.y()), o.precision().label(),
+                o.mlpPath().name().toLowerCase(), Math.sqrt(norm), Math.sqrt(cNorm));
+    }
+
     private static <A> Detail<A> finish(PromptContext ctx, ForwardTrace tr, Options o, Arith<A> ar,
                                         Map<String, Double> times, Progress progress, ArraySink arrays) {
         Transformer m = ctx.model();
@@ -236,18 +245,8 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
         times.put("jacobian", ms(t0));
 
         // y = Σ J_i x_i + c; c (from biases) comes from its own sweep, not from y
-        A recon = sys.apply(jac, ar.fromDoubles(tr.x()));
-        A constant = sys.constant();
-        double[] yHat = new double[d];
-        double norm = 0, cNorm = 0;
-        for (int i = 0; i < d; i++) {
-            double c = ar.get(constant, i);
-            yHat[i] = ar.get(recon, i) + c;
-            cNorm += c * c;
-            norm += tr.y()[i] * tr.y()[i];
-        }
-        Reconstruction rec = new Reconstruction(Vectors.relativeError(yHat, tr.y()), o.precision().label(),
-                o.mlpPath().name().toLowerCase(), Math.sqrt(norm), Math.sqrt(cNorm));
+        double[] yHat = Vectors.toDoubles(ar, sys.apply(jac, ar.fromDoubles(tr.x())), d);
+        Reconstruction rec = addConstant(yHat, sys, tr, o);
 
         NonlinearReconstruction nonlin = null;
         double[] yOrd = null, ordinary = null;
@@ -384,7 +383,7 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
             out.printf("Tokens combined [J_0 … J_%d]: stable rank %.3f%n", r.tokens().size() - 1, comb.stableRank());
         for (int k = 0; k < Math.min(shownComponents, comb.components().size()); k++) {
             var c = comb.components().get(k);
-            out.printf("  %d  σ=%-9.4g u: %s%n", k + 1, c.sigma(), join(c.uTokens(), shownTokens));
+            out.printf("  %d  σ=%-9.4g u: %s%n", k + 1, c.sigma(), Text.join(c.uTokens(), shownTokens));
         }
         for (var s : r.svd()) {
             out.printf("%nPosition %d %s  %s  σ:", s.position(), Text.quote(s.token()),
@@ -393,18 +392,11 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
             out.println();
             for (int k = 0; k < Math.min(shownComponents, s.components().size()); k++) {
                 var c = s.components().get(k);
-                out.printf("  %d  σ=%-9.4g u: %s%n     %9s   v: %s%n", k + 1, c.sigma(), join(c.uTokens(), shownTokens), "", join(c.vTokens(), shownTokens));
+                out.printf("  %d  σ=%-9.4g u: %s%n     %9s   v: %s%n", k + 1, c.sigma(), Text.join(c.uTokens(), shownTokens), "", Text.join(c.vTokens(), shownTokens));
             }
         }
         out.print("\nTimings (ms):");
         r.timingsMs().forEach((k, v) -> out.printf(" %s %.0f", k, v));
         out.println();
-    }
-
-    /** The first n tokens, quoted for the console. */
-    public static String join(java.util.List<String> toks, int n) {
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < Math.min(n, toks.size()); i++) b.append(i == 0 ? "" : " ").append(Text.quote(toks.get(i)));
-        return b.toString();
     }
 }

@@ -134,7 +134,7 @@ public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
                 var c = s.cumulative().tokensCombined();
                 out.printf("%-6d %-5s %-10.2e %-10.2e %-8s %s%n", s.layer(), s.key(), s.cumulative().relativeError(),
                         s.layerwise().relativeError(), c.stableRank() == null ? "-" : String.format("%.2f", c.stableRank()),
-                        Decomposition.join(c.components().getFirst().uTokens(), 5));
+                        Text.join(c.components().getFirst().uTokens(), 5));
             }
         }
     }
@@ -173,23 +173,23 @@ public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
         DetachedSystem<A> sys = new DetachedSystem<>(m, tr, o.mlpPath(), ar);
         TokenDecoder dec = new TokenDecoder(m);
         // The final layer's full-model spectrum anchors the projections ("paths" of singular vectors).
-        List<int[]> order = new ArrayList<>();
-        for (int l : layers) for (Site s : sites) order.add(new int[]{l, s.ordinal()});
+        List<SiteKey> order = new ArrayList<>();
+        for (int l : layers) for (Site s : sites) order.add(new SiteKey(l, s));
         // Forward or reverse by cost: one forward sweep of all n·d input tangents through the
         // deepest layer gives every site's cumulative J (rows ∝ n·n·d per layer); reverse needs one
         // sweep per site back to layer 0 (rows ∝ n·d per layer crossed).
         int deepest = java.util.Arrays.stream(layers).max().orElse(0);
         long forwardCost = (long) n * (deepest + 1), reverseCost = 0;
-        for (int[] ls : order) reverseCost += ls[0] + 1;
+        for (SiteKey key : order) reverseCost += key.layer() + 1;
         long heldBytes = (long) order.size() * n * d * d * (ar == Arith.F32 ? 4 : 8);
-        Map<Integer, A> forward = !o.matrixFree() && forwardCost < reverseCost && heldBytes < (2L << 30)
+        Map<SiteKey, A> forward = !o.matrixFree() && forwardCost < reverseCost && heldBytes < (2L << 30)
                 ? forwardCumulative(m, tr, sys, ar, order, deepest, n, d, progress) : null;
         progress.update("sites", 0, order.size());
         List<Raw> raws = new ArrayList<>();
         int done = 0, sweeps = 0;
-        for (int[] ls : order) {
-            int l = ls[0];
-            Site site = Site.values()[ls[1]];
+        for (SiteKey key : order) {
+            int l = key.layer();
+            Site site = key.site();
             double[] siteVec = siteVector(tr, l, site, d);
             double[] scale = finalNormScale(m, siteVec);
             double[] out = new double[d];
@@ -200,7 +200,7 @@ public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
                 raw = t.raw();
                 sweeps += t.sweeps();
             } else {
-                raw = materialized(sys, tr, forward == null ? null : forward.get(l * 3 + site.ordinal()), l, site, scale, out, o, arrays);
+                raw = materialized(sys, tr, forward == null ? null : forward.get(key), l, site, scale, out, o, arrays);
             }
             raws.add(raw);
             progress.update("sites", ++done, order.size());
@@ -208,22 +208,25 @@ public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
         double sweepMs = Vectors.ms(t0);
         var mfInfo = o.matrixFree() ? new MatrixFreeSvd.Info(o.topK(), MatrixFreeSvd.OVERSAMPLING, MatrixFreeSvd.POWER_ITERATIONS, sweeps) : null;
         long t1 = System.nanoTime();
-        List<Spectrum> all = new ArrayList<>();
-        for (Raw r : raws) all.addAll(List.of(r.cumLast, r.lwLast));
-        List<SpectrumSummary> perPos = SpectrumSummary.decode(dec, all, 0, o.top());
-        List<Spectrum> comb = new ArrayList<>();
-        for (Raw r : raws) comb.addAll(List.of(r.cumComb, r.lwComb));
-        List<SpectrumSummary> combined = SpectrumSummary.decode(dec, comb, n, o.top());
+        // every site's spectra decoded in one pass per kind, read back in the same order: each
+        // site's cumulative, then its layer-wise
+        List<Spectrum> all = new ArrayList<>(), comb = new ArrayList<>();
+        for (Raw r : raws) {
+            all.addAll(List.of(r.cumLast, r.lwLast));
+            comb.addAll(List.of(r.cumComb, r.lwComb));
+        }
+        var lastDecoded = SpectrumSummary.decode(dec, all, 0, o.top()).iterator();
+        var combDecoded = SpectrumSummary.decode(dec, comb, n, o.top()).iterator();
         Raw fin = raws.stream().filter(r -> r.layer == L - 1 && r.site == Site.LAYER).findFirst().orElse(null);
         List<SiteResult> results = new ArrayList<>();
         Map<String, double[]> stable = o.matrixFree() ? null : new LinkedHashMap<>();
         if (stable != null) for (Site s : sites) stable.put(s.key, new double[layers.length]);
-        for (int i = 0; i < raws.size(); i++) {
-            Raw r = raws.get(i);
+        for (Raw r : raws) {
             double[] proj = fin == null ? null : projection(r.cumComb, fin.cumComb);
+            var cumulative = new JacobianReading(r.cumErr, lastDecoded.next(), combDecoded.next());
+            var layerwise = new JacobianReading(r.lwErr, lastDecoded.next(), combDecoded.next());
             results.add(new SiteResult(r.layer, r.site.key, "blocks." + r.layer + ".hook_" + r.site.hookName,
-                    new JacobianReading(r.cumErr, perPos.get(2 * i), combined.get(2 * i)),
-                    new JacobianReading(r.lwErr, perPos.get(2 * i + 1), combined.get(2 * i + 1)), proj));
+                    cumulative, layerwise, proj));
             if (stable != null) stable.get(r.site.key)[indexOf(layers, r.layer)] = r.cumComb.stableRank();
         }
         if (arrays.wanted()) {
@@ -285,6 +288,9 @@ public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
         return raw;
     }
 
+    /** A site of the model: a layer and where in it. */
+    private record SiteKey(int layer, Site site) {}
+
     /** One site's two Jacobians: reconstruction errors and spectra at the last position and tokens combined. */
     private record Raw(int layer, Site site, double cumErr, double lwErr, Spectrum cumLast, Spectrum cumComb,
                        Spectrum lwLast, Spectrum lwComb) {}
@@ -318,18 +324,17 @@ public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
     }
 
     /**
-     * Cumulative Jacobians of every requested site, keyed layer·3 + site, from forward sweeps of
+     * Cumulative Jacobians of every requested site, (n, d, d) each, from forward sweeps of
      * all n·d unit input tangents: tangent (t, j) read at a site gives column j of that site's J_t,
      * scaled by the site's frozen final norm.
      */
-    private static <A> Map<Integer, A> forwardCumulative(Transformer m, ForwardTrace tr, DetachedSystem<A> sys, Arith<A> ar,
-                                                       List<int[]> order, int deepest, int n, int d, Progress progress) {
-        Map<Integer, A> cum = new java.util.HashMap<>();
-        Map<Integer, double[]> scales = new java.util.HashMap<>();
-        for (int[] ls : order) {
-            int key = ls[0] * 3 + ls[1];
+    private static <A> Map<SiteKey, A> forwardCumulative(Transformer m, ForwardTrace tr, DetachedSystem<A> sys, Arith<A> ar,
+                                                         List<SiteKey> order, int deepest, int n, int d, Progress progress) {
+        Map<SiteKey, A> cum = new java.util.HashMap<>();
+        Map<SiteKey, double[]> scales = new java.util.HashMap<>();
+        for (SiteKey key : order) {
             cum.put(key, ar.alloc(n * d * d));
-            scales.put(key, finalNormScale(m, siteVector(tr, ls[0], Site.values()[ls[1]], d)));
+            scales.put(key, finalNormScale(m, siteVector(tr, key.layer(), key.site(), d)));
         }
         var cfg = m.config();
         int bytes = ar == Arith.F32 ? 4 : 8;
@@ -344,9 +349,10 @@ public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
                 ar.set(v, (t * k + c) * d + j, 1.0);
             }
             sys.jvpSites(v, k, deepest, (layer, site, vals) -> {
-                A jac = cum.get(layer * 3 + site.ordinal());
+                SiteKey key = new SiteKey(layer, site);
+                A jac = cum.get(key);
                 if (jac == null) return;
-                double[] sc = scales.get(layer * 3 + site.ordinal());
+                double[] sc = scales.get(key);
                 for (int c = 0; c < k; c++) {
                     int e = first + c, t = e / d, j = e % d;
                     for (int r = 0; r < d; r++) ar.set(jac, (t * d + r) * d + j, sc[r] * ar.get(vals, c * d + r));

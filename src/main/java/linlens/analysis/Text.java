@@ -17,4 +17,11 @@ public final class Text {
         }
         return b.append('"').toString();
     }
+
+    /** The first n tokens, quoted for the console. */
+    public static String join(java.util.List<String> toks, int n) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < Math.min(n, toks.size()); i++) b.append(i == 0 ? "" : " ").append(quote(toks.get(i)));
+        return b.toString();
+    }
 }
