@@ -181,8 +181,6 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
                                                   Map<String, Double> times, Progress progress) {
         Transformer m = ctx.model();
         int n = tr.n(), d = m.config().dim(), k = o.topK();
-        if (o.nonlinear()) throw new IllegalArgumentException("the ordinary Jacobian needs a full Jacobian: not matrix-free");
-        if (k > d) throw new OptionException("{k} " + k + " out of range 1.." + d + " (the model's hidden size)");
         long t0 = System.nanoTime();
         progress.update("reconstruction", 0, 1);
         DetachedSystem<A> sys = new DetachedSystem<>(m, tr, o.mlpPath(), ar);

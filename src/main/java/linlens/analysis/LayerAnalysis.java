@@ -168,8 +168,6 @@ public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
         int n = tr.n(), d = m.config().dim(), L = m.config().layers();
         int[] layers = o.layers(L);
         List<Site> sites = o.sites();
-        for (int l : layers) if (l < 0 || l >= L) throw new OptionException("{layers}: layer " + l + " out of range 0.." + (L - 1));
-        if (o.matrixFree() && o.topK() > d) throw new OptionException("{k} " + o.topK() + " out of range 1.." + d + " (the model's hidden size)");
         DetachedSystem<A> sys = new DetachedSystem<>(m, tr, o.mlpPath(), ar);
         TokenDecoder dec = new TokenDecoder(m);
         // The final layer's full-model spectrum anchors the projections ("paths" of singular vectors).

@@ -12,7 +12,7 @@ import java.nio.file.Path;
 /** Options every model command shares, and the model loading they all do. */
 public final class CommonOptions {
     public static final String DEFAULT_MODEL = "gemma-3-270m";
-    public static final String DEFAULT_PROMPT = "The bridge out of Marin is the";
+    public static final String DEFAULT_PROMPT = linlens.analysis.PromptContext.DEFAULT_PROMPT;
 
     @Option(names = "--model", paramLabel = "MODEL", description = "Model file (.gguf), Hugging Face model folder (config.json, safetensors, tokenizer.json) or cached model name (default: ${DEFAULT-VALUE}).",
             defaultValue = DEFAULT_MODEL)
