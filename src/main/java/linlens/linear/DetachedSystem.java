@@ -13,15 +13,21 @@ import linlens.model.Transformer;
 
 /**
  * The exactly equivalent linear system of one prompt: with the factors in {@link Frozen} held
- * fixed, the map from input embeddings x (n×d) to the output embedding y (d) is linear,
+ * fixed, the map from input embeddings x (n, d) to the output embedding y (d) is linear,
  * y = Σ_i J_i x_i. This object applies it without forming J, in blocks of k vectors:
  * {@link #jvp} (J·V, a forward sweep) and {@link #vjp} (Jᵀ·U, a reverse sweep), and
  * materializes all J_i with {@link #jacobian}.
  *
+ * <p>Each layer is the detached form of the block stated in {@link Transformer} ("block step N"
+ * below): steps 1, 5, 6 of attention with steps 2–4 reduced to v = a·Wvᵀ mixed by the frozen
+ * P_h, then steps 7–9 with step 8 reduced to down(c ⊙ path(m)). Forward sweeps run the steps in
+ * order, reverse sweeps in reverse order.
+ *
  * <p>Batched state is laid out position-major, (n, k, width): rows of one position are
  * contiguous, so a frozen norm is a per-position scaling of a block and every weight product
  * is one GEMM over all n·k rows. Per-head quantities are head-major (heads, n, k, hd), so the
- * frozen attention mixing A_h over positions is one GEMM per head.
+ * frozen attention mixing A_h over positions is one GEMM per head (or per KV group). How many
+ * vectors k one sweep carries is set by {@link SweepMemory}.
  *
  * @param <A> float[] (fp32) or double[] (fp64)
  */
@@ -32,12 +38,19 @@ public final class DetachedSystem<A> {
     private final WeightGemm<A> gemm;
     private final MlpPath path;
     private final int n, d, F, H, KV, hd, L;
+    /**
+     * Per layer, the frozen norm scales of block steps 1, 6, 7, 9: (n, d) row-major, row p = position
+     * p's diagonal (null where the family has no such norm); and the MLP coefficient c of step 8,
+     * (n, F), {@link Frozen.Layer#mlpCoefficient} for this system's path.
+     */
     private final A[] attnNorm, postAttnNorm, ffnNorm, postFfnNorm, mlpCoef;
-    /** Per layer, every head's n×n probabilities stacked (H·n × n; head h's from row h·n), head-major like the per-head state. */
+    /** Per layer, every head's (n, n) probabilities of step 4 stacked: (H·n, n), head h's from row h·n, head-major like the per-head state. */
     private final A[] probs;
     /** What the factors above were converted from (the last-position view slices it). */
     private final Frozen frozen;
+    /** The final norm's frozen scales, (n, d); only row n−1 is used. */
     private final A finalNorm;
+    /** Per layer, the value bias (KV·hd) and output bias (d) of steps 2 and 5, null where absent: only the constant term uses them. */
     private final A[] vBias, oBias;
     /** Set on the one-position view of {@link #lastPositionOnly}: its constant terms would miss the other positions' biases. */
     private final boolean lastPositionView;
@@ -74,7 +87,7 @@ public final class DetachedSystem<A> {
             ffnNorm[l] = conv(f.ffnNorm());
             postFfnNorm[l] = conv(f.postFfnNorm());
             mlpCoef[l] = conv(f.mlpCoefficient(path));
-            double[] stacked = new double[H * n * n];
+            double[] stacked = new double[H * n * n];  // (H·n, n)
             for (int h = 0; h < H; h++) System.arraycopy(f.probs()[h], 0, stacked, h * n * n, n * n);
             probs[l] = conv(stacked);
         }
@@ -111,7 +124,7 @@ public final class DetachedSystem<A> {
     public Arith<A> arith() { return ar; }
     public MlpPath mlpPath() { return path; }
 
-    /** Scales each position's k rows of width {@code width} (positions p0..n-1) by s[p]. */
+    /** Scales each position's k rows of width {@code width} (positions p0..n-1) of x (n, k, width) by s[p], s (n, width). */
     private void scalePositions(A x, int p0, int k, int width, A s) {
         if (s == null) return;
         for (int t = p0; t < n; t++) ar.scaleRows(x, t * k * width, k, width, s, t * width);
@@ -140,7 +153,8 @@ public final class DetachedSystem<A> {
     private static final int MAPS_PER_GEMM = 2;
 
     /**
-     * The maps of positions t0..t0+count-1 into w.map (count × d×d; row = MLP output feature),
+     * The maps of positions t0..t0+count-1 into w.map ((count·d, d), one d×d block per position;
+     * row = MLP output feature),
      * with the branch's input norm s_t folded in so the k rows need no scaling pass: for the
      * reverse sweep diag(s_t)·W_down·diag(c_t)·W_path (s_t on the rows, in the same pass that
      * applies c_t), forward W_down·diag(c_t)·W_path·diag(s_t) (s_t on the columns of the product).
@@ -151,20 +165,31 @@ public final class DetachedSystem<A> {
             if (transpose) ar.copyScaleRowsCols(w.down, 0, w.downScaled, i * d * F, d, F, in, t * d, mlpCoef[l], t * F);
             else ar.copyScaleRows(w.down, 0, w.downScaled, i * d * F, d, F, mlpCoef[l], t * F);
         }
+        // (count·d, F)·(F, d): two positions' maps in one GEMM (MAPS_PER_GEMM)
         ar.gemm(false, false, count * d, d, F, w.downScaled, 0, F, w.path, 0, d, false, w.map, 0, d);
         if (!transpose && in != null)
             for (int i = 0; i < count; i++) ar.scaleRows(w.map, i * d * d, d, d, in, (t0 + i) * d);
     }
 
     /**
-     * The MLP branch for positions p0..n-1, h += post(down(c ⊙ path(pre(h)))) forward
-     * ({@code transpose} false, on rows of x) or its transpose (on rows of gradients).
+     * Block steps 7–9, the MLP branch for positions p0..n-1 of h (n, k, d),
+     * h += post(down(c ⊙ path(pre(h)))) forward ({@code transpose} false, on rows of x; steps 7,
+     * 8, 9) or its transpose (on rows of gradients; steps 9, 8, 7). Without {@code residual} h is
+     * replaced by the branch (a gradient read at the branch output, which has no residual path).
+     *
+     * <p>Hot spot: these GEMMs are most of a sweep's work. The MLP is the widest part of the
+     * block (F is 3–6 d in the supported families) and its products run over all n·k rows:
+     * 4·n·k·d·F per layer through the two projections, against 2·n·k·d·(H + KV)·hd for W_O and
+     * W_V. Where the per-position maps are cheaper (the whole J, k = d), forming them, one
+     * (2d, F)·(F, d) GEMM per two positions in {@link #mlpMaps}, is the largest share instead
+     * (BENCHMARKS.md, "The Jacobian's operations").
      */
     private void mlpBranch(int l, A h, int k, int p0, boolean transpose, boolean residual, Workspace w) {
         Transformer.Layer wt = model.layers()[l];
         int rows = (n - p0) * k, off = p0 * k * d, zOff = p0 * k * F;
+        // the norm a vector crosses first (step 7 forward, step 9 in reverse) and last
         A in = transpose ? postFfnNorm[l] : ffnNorm[l], out = transpose ? ffnNorm[l] : postFfnNorm[l];
-        if (mlpByPositionMaps(k)) {
+        if (mlpByPositionMaps(k)) {  // step 8 as one d×d map per position, with the first norm folded in
             w.decodeMlp(wt);
             for (int t0 = p0; t0 < n; t0 += MAPS_PER_GEMM) {
                 int count = Math.min(MAPS_PER_GEMM, n - t0);
@@ -181,11 +206,11 @@ public final class DetachedSystem<A> {
             return;
         }
         copyScalePositions(h, w.b, p0, k, d, in);
-        if (transpose) {
+        if (transpose) {  // step 8 transposed: (n·k, d)·W_down → (n·k, F), ⊙ c, ·W_path → (n·k, d)
             gemm.xW(w.b, off, rows, d, wt.down(), 0, d, 0, F, w.z, zOff, F, false);
             scalePositions(w.z, p0, k, F, mlpCoef[l]);
             gemm.xW(w.z, zOff, rows, F, pathWeight(wt), 0, F, 0, d, w.b, off, d, false);
-        } else {
+        } else {  // step 8: (n·k, d)·W_pathᵀ → (n·k, F), ⊙ c, ·W_downᵀ → (n·k, d)
             gemm.xWt(w.b, off, rows, d, pathWeight(wt), 0, F, w.z, zOff, F, false);
             scalePositions(w.z, p0, k, F, mlpCoef[l]);
             gemm.xWt(w.z, zOff, rows, F, wt.down(), 0, d, w.b, off, d, false);
@@ -198,11 +223,11 @@ public final class DetachedSystem<A> {
     // ---------------------------------------------------------------- reverse sweep: Jᵀ·U
 
     /**
-     * Jᵀ·U for k cotangents on y (U is k×d, row c = u_c). Returns G, (n, k, d) position-major:
+     * Jᵀ·U for k cotangents on y (U is (k, d), row c = u_c). Returns G, (n, k, d) position-major:
      * G[t][c] = u_cᵀ J_t, i.e. row c of J_t when U is the identity.
      */
     public A vjp(A u, int k) {
-        A top = ar.alloc(k * d);
+        A top = ar.alloc(k * d);  // (k, d) the cotangents through the frozen final norm at position n−1
         ar.copy(u, 0, top, 0, k * d);
         ar.scaleRows(top, 0, k, d, finalNorm, (n - 1) * d);
         return vjpFromSite(L - 1, Site.LAYER, top, k, 0, null);
@@ -224,7 +249,7 @@ public final class DetachedSystem<A> {
     public A vjpFromSite(int layer, Site site, A u, int k, int toLayer, LayerInputVisitor<A> visitor) {
         if (layer < 0 || layer >= L || toLayer < 0 || toLayer > layer)
             throw new IllegalArgumentException("bad layer range " + toLayer + ".." + layer + " of " + L);
-        A g = ar.alloc(n * k * d);
+        A g = ar.alloc(n * k * d);  // (n, k, d) gradient on the residual stream, position-major
         int T = n - 1;
         ar.copy(u, 0, g, T * k * d, k * d);
         Workspace w = new Workspace(k);
@@ -238,20 +263,24 @@ public final class DetachedSystem<A> {
     }
 
     /**
-     * Gradient w.r.t. layer l's input, in place in g, from the gradient on the layer's output
-     * ({@code from} = LAYER), on its MLP branch output (MLP) or on its attention branch output (ATTN).
+     * Gradient w.r.t. layer l's input, in place in g (n, k, d), from the gradient on the layer's
+     * output ({@code from} = LAYER), on its MLP branch output (MLP) or on its attention branch
+     * output (ATTN): the block's steps in reverse, 9 to 1.
      */
     private void backLayer(int l, A g, int k, int p0, Workspace w, Site from) {
         Transformer.Layer wt = model.layers()[l];
         int rows = (n - p0) * k;
+        // block steps 9, 8, 7
         if (from != Site.ATTN) mlpBranch(l, g, k, p0, true, from == Site.LAYER, w);
         // attention branch: h += post(W_O · mix_A(W_V · pre(h)))
+        // block step 6: b (n, k, d) = post ⊙ g
         copyScalePositions(g, w.b, p0, k, d, postAttnNorm[l]);
-        int headBlock = n * k * hd;
+        int headBlock = n * k * hd;  // one head's (n, k, hd) block of go or gv
         A wo = w.decodeWo(wt);
+        // block step 5: each head's output gradient G_o,h = b·W_O[:, h·hd..h·hd+hd], into go (H, n, k, hd)
         for (int h = 0; h < H; h++)
             ar.gemm(false, false, rows, hd, d, w.b, p0 * k * d, d, wo, h * hd, H * hd, false, w.go, h * headBlock + p0 * k * hd, hd);
-        // G_v[s] = Σ_{h in the group} Σ_{t≥p0} A_h[t,s] G_o,h[t]
+        // block step 4 (frozen P_h, transposed): G_v[s] = Σ_{h in the group} Σ_{t≥p0} A_h[t,s] G_o,h[t], into gv (KV, n, k, hd)
         int group = H / KV;
         for (int grp = 0; grp < KV; grp++) {
             if (p0 == 0)  // one GEMM over the group's stacked (head, position) rows: one pass over G_o
@@ -262,8 +291,10 @@ public final class DetachedSystem<A> {
                     ar.gemm(true, false, n, k * hd, n - p0, probs[l], (h * n + p0) * n, n, w.go, h * headBlock + p0 * k * hd, k * hd,
                             h > grp * group, w.gv, grp * headBlock, k * hd);
         }
+        // block step 2 (values only): b (n, k, d) = Σ_g G_v,g·W_v,g
         for (int grp = 0; grp < KV; grp++)
             gemm.xW(w.gv, grp * headBlock, n * k, hd, wt.wv(), grp * hd, (grp + 1) * hd, 0, d, w.b, 0, d, grp > 0);
+        // block step 1: g (+)= pre ⊙ b
         if (from == Site.ATTN) copyScalePositions(w.b, g, 0, k, d, attnNorm[l]);  // no residual path from the branch output
         else addScaledPositions(g, w.b, 0, k, d, attnNorm[l]);
     }
@@ -277,7 +308,7 @@ public final class DetachedSystem<A> {
      * (k, d): row c = Σ_t J_t v_c[t].
      */
     public A jvp(A v, int k) {
-        A x = ar.alloc(n * k * d);
+        A x = ar.alloc(n * k * d);  // (n, k, d) the tangents' residual stream, swept in place
         ar.copy(v, 0, x, 0, n * k * d);
         return sweep(x, k, false);
     }
@@ -288,35 +319,41 @@ public final class DetachedSystem<A> {
      */
     public A constant() {
         refuseConstantOnView();
-        return sweep(ar.alloc(n * d), 1, true);
+        return sweep(ar.alloc(n * d), 1, true);  // (n, 1, d) zero input
     }
 
     /** Forward sweep of state x (n, k, d), in place; returns the last position's output, (k, d). */
     private A sweep(A x, int k, boolean biases) {
         Workspace w = new Workspace(k);
         for (int l = 0; l < L; l++) forwardLayer(l, x, k, l == L - 1 ? n - 1 : 0, w, biases);
-        A y = ar.alloc(k * d);
+        A y = ar.alloc(k * d);  // (k, d): the final norm at position n−1
         ar.copyScaleRows(x, (n - 1) * k * d, y, 0, k, d, finalNorm, (n - 1) * d);
         return y;
     }
 
-    /** One layer forward through the frozen system; outputs needed only at positions ≥ q0. */
+    /** One layer forward through the frozen system, block steps 1–9; outputs needed only at positions ≥ q0. */
     private void forwardLayer(int l, A x, int k, int q0, Workspace w, boolean biases) {
         forwardAttention(l, x, k, q0, w, biases);
         mlpBranch(l, x, k, q0, false, true, w);
     }
 
-    /** The attention half of a layer forward: x += post(W_O · mix_A(W_V · pre(x))) (+ biases). */
+    /**
+     * Block steps 1–6, the attention half of a layer forward on x (n, k, d):
+     * x += post(W_O · mix_A(W_V · pre(x))) (+ biases).
+     */
     private void forwardAttention(int l, A x, int k, int q0, Workspace w, boolean biases) {
         Transformer.Layer wt = model.layers()[l];
-        int headBlock = n * k * hd, rows = (n - q0) * k, off = q0 * k * d;
+        int headBlock = n * k * hd, rows = (n - q0) * k, off = q0 * k * d;  // headBlock: one head's (n, k, hd)
+        // block step 1: b (n, k, d) = pre ⊙ x
         copyScalePositions(x, w.b, 0, k, d, attnNorm[l]);
+        // block step 2 (values only; q and k are frozen into P_h): gv (KV, n, k, hd) = b·W_v,gᵀ (+ bv)
         for (int grp = 0; grp < KV; grp++)
             gemm.xWt(w.b, 0, n * k, d, wt.wv(), grp * hd, (grp + 1) * hd, w.gv, grp * headBlock, hd, false);
         if (biases && vBias[l] != null)
             for (int grp = 0; grp < KV; grp++) ar.addRows(w.gv, grp * headBlock, n * k, hd, vBias[l], grp * hd);
         A wo = w.decodeWo(wt);
         int group = H / KV;
+        // block step 4 (frozen P_h) into go (H, n, k, hd), then step 5: b (n, k, d) = Σ_h G_o,h·W_O[:, h]ᵀ (+ bo)
         if (q0 == 0)  // G_o,h = A_h·G_v for all heads of a group in one GEMM over their stacked rows
             for (int grp = 0; grp < KV; grp++)
                 ar.gemm(false, false, group * n, k * hd, n, probs[l], grp * group * n * n, n, w.gv, grp * headBlock,
@@ -331,6 +368,7 @@ public final class DetachedSystem<A> {
         }
         if (biases && oBias[l] != null) ar.addRows(w.b, off, rows, d, oBias[l], 0);
         w.lastBranch = w.b;
+        // block step 6: x += post ⊙ b
         addScaledPositions(x, w.b, q0, k, d, postAttnNorm[l]);
     }
 
@@ -346,7 +384,7 @@ public final class DetachedSystem<A> {
      * cancellation).
      */
     public void jvpSites(A v, int k, int lastLayer, SiteVisitor<A> visitor) {
-        A x = ar.alloc(n * k * d), site = ar.alloc(k * d);
+        A x = ar.alloc(n * k * d), site = ar.alloc(k * d);  // (n, k, d) stream; (k, d) one site at position T
         ar.copy(v, 0, x, 0, n * k * d);
         Workspace w = new Workspace(k);
         int T = n - 1;
@@ -373,7 +411,7 @@ public final class DetachedSystem<A> {
     public A jvpSite(int fromLayer, int layer, Site site, A v, int k) {
         if (layer < 0 || layer >= L || fromLayer < 0 || fromLayer > layer)
             throw new IllegalArgumentException("bad layer range " + fromLayer + ".." + layer + " of " + L);
-        A x = ar.alloc(n * k * d), out = ar.alloc(k * d);
+        A x = ar.alloc(n * k * d), out = ar.alloc(k * d);  // (n, k, d) stream; (k, d) the site at position T
         ar.copy(v, 0, x, 0, n * k * d);
         Workspace w = new Workspace(k);
         int T = n - 1;
@@ -398,17 +436,17 @@ public final class DetachedSystem<A> {
      */
     public A siteConstant(int fromLayer, int layer, Site site, A outScale) {
         refuseConstantOnView();
-        A x = ar.alloc(n * d);
+        A x = ar.alloc(n * d);  // (n, 1, d) zero input
         Workspace w = new Workspace(1);
         for (int l = fromLayer; l < layer; l++) forwardLayer(l, x, 1, 0, w, true);
-        A before = ar.alloc(d), c = ar.alloc(d);
+        A before = ar.alloc(d), c = ar.alloc(d);  // (d) each: position T's stream before the site's layer; the constant
         ar.copy(x, (n - 1) * d, before, 0, d);
         forwardAttention(layer, x, 1, 0, w, true);
         if (site == Site.ATTN) {
             ar.copy(x, (n - 1) * d, c, 0, d);
             ar.axpy(-1, before, 0, c, 0, d);
         } else {
-            A mid = ar.alloc(d);
+            A mid = ar.alloc(d);  // (d) position T's stream between attention and MLP
             ar.copy(x, (n - 1) * d, mid, 0, d);
             mlpBranch(layer, x, 1, 0, false, true, w);
             ar.copy(x, (n - 1) * d, c, 0, d);
@@ -429,7 +467,7 @@ public final class DetachedSystem<A> {
 
     /** {@link #jacobian(long)}, reporting the output features done (by layer within a block) to {@code progress}. */
     public A jacobian(long budgetBytes, Progress progress) {
-        A scale = ar.alloc(d);
+        A scale = ar.alloc(d);  // (d) the final norm's scales at position n−1
         ar.copy(finalNorm, (n - 1) * d, scale, 0, d);
         return siteJacobians(L - 1, Site.LAYER, scale, false, budgetBytes, progress).cumulative();
     }
@@ -448,13 +486,11 @@ public final class DetachedSystem<A> {
 
     /** The layer-wise Jacobian alone, (n, d, d): one reverse sweep through layer {@code layer} only. */
     public A layerwiseJacobian(int layer, Site site, A outScale, long budgetBytes) {
-        A lw = ar.alloc(n * d * d);
-        int bytes = ar == Arith.F32 ? 4 : 8;
-        long perCotangent = (long) n * (2L * d + F + (long) (H + KV) * hd) * bytes;
-        int block = (int) Math.max(1, Math.min(d, budgetBytes / perCotangent));
+        A lw = ar.alloc(n * d * d);  // (n, d, d)
+        int block = SweepMemory.vectorsPerSweep(budgetBytes, SweepMemory.bytesPerVector(cfg, n, ar), d);
         for (int c0 = 0; c0 < d; c0 += block) {
             int k = Math.min(block, d - c0);
-            A u = ar.alloc(k * d);
+            A u = ar.alloc(k * d);  // (k, d) cotangents: rows c0..c0+k of diag(outScale)
             for (int c = 0; c < k; c++) ar.set(u, c * d + c0 + c, ar.get(outScale, c0 + c));
             scatter(vjpFromSite(layer, site, u, k, layer, null), k, c0, lw);
         }
@@ -468,13 +504,11 @@ public final class DetachedSystem<A> {
         if (total > Integer.MAX_VALUE)
             throw new IllegalArgumentException("the full Jacobian (" + n + "×" + d + "×" + d
                     + ") is too large to materialize; use the matrix-free decomposition");
-        A cum = ar.alloc((int) total), lw = withLayerwise ? ar.alloc((int) total) : null;
-        int bytes = ar == Arith.F32 ? 4 : 8;
-        long perCotangent = (long) n * (2L * d + F + (long) (H + KV) * hd) * bytes;
-        int block = (int) Math.max(1, Math.min(d, budgetBytes / perCotangent));
+        A cum = ar.alloc((int) total), lw = withLayerwise ? ar.alloc((int) total) : null;  // (n, d, d) each
+        int block = SweepMemory.vectorsPerSweep(budgetBytes, SweepMemory.bytesPerVector(cfg, n, ar), d);
         for (int c0 = 0; c0 < d; c0 += block) {
             int k = Math.min(block, d - c0), first = c0;
-            A u = ar.alloc(k * d);
+            A u = ar.alloc(k * d);  // (k, d) cotangents: rows c0..c0+k of diag(outScale)
             for (int c = 0; c < k; c++) ar.set(u, c * d + c0 + c, ar.get(outScale, c0 + c));
             A g = vjpFromSite(layer, site, u, k, 0, (l, grad) -> {
                 if (withLayerwise && l == layer) scatter(grad, k, first, lw);
@@ -490,21 +524,34 @@ public final class DetachedSystem<A> {
         for (int t = 0; t < n; t++) ar.copy(g, t * k * d, jac, t * d * d + c0 * d, k * d);
     }
 
-    /** Σ_t J_t x_t from a materialized J (n, d, d) and inputs x (n×d), as a GEMV per position. */
+    /** Σ_t J_t x_t from a materialized J (n, d, d) and inputs x (n, d), as a GEMV per position. */
     public A apply(A jac, A x) {
-        A y = ar.alloc(d);
+        A y = ar.alloc(d);  // (d)
         for (int t = 0; t < n; t++) ar.gemm(false, true, 1, d, d, x, t * d, d, jac, t * d * d, d, t > 0, y, 0, d);
         return y;
     }
 
-    /** Buffers of one sweep with k vectors. */
+    /**
+     * Buffers of one sweep with k vectors: the per-vector ones {@link SweepMemory#bytesPerVector}
+     * counts, and the decoded weights reused across the sweep. Row-major throughout.
+     */
     private final class Workspace {
-        /** The buffer holding the last branch output computed (before its output norm). */
+        /** The buffer holding the last branch output computed (before its output norm): b or z, (n, k, d). */
         A lastBranch;
-        final A b, z, go, gv;
-        /** For the per-position MLP maps: decoded W_down (d×F) and W_path (F×d), W_down·diag(c_t), M_t. */
+        /** (n, k, d) position-major: a branch's input after its first norm, then its output. */
+        final A b;
+        /** (n, k, F) position-major: the MLP's inner activations (block step 8); (n, k, d), the maps' output, with per-position maps. */
+        final A z;
+        /** (H, n, k, hd) head-major: each head's output before W_O (block steps 4–5), or its gradient. */
+        final A go;
+        /** (KV, n, k, hd) head-major: each KV group's values (block step 2), or their gradient. */
+        final A gv;
+        /**
+         * For the per-position MLP maps: decoded W_down (d, F) and W_path (F, d); W_down·diag(c_t)
+         * (MAPS_PER_GEMM·d, F), one (d, F) block per position; M_t (MAPS_PER_GEMM·d, d). Allocated on first use.
+         */
         A down, path, downScaled, map;
-        /** The attention output projection of the current layer, decoded. */
+        /** The attention output projection of the current layer, decoded: (d, H·hd). */
         A wo;
 
         Workspace(int k) {

@@ -4,11 +4,31 @@ import linlens.blas.Arith;
 
 /** Arithmetic of the linear system. The forward pass that fixes the frozen factors is always fp64. */
 public enum Precision {
-    FP32(Arith.F32), FP64(Arith.F64);
+    FP32(Arith.F32, Float.BYTES), FP64(Arith.F64, Double.BYTES);
 
-    public final Arith<?> arith;
+    private final Arith<?> arith;
+    private final int bytesPerValue;
 
-    Precision(Arith<?> arith) { this.arith = arith; }
+    Precision(Arith<?> arith, int bytesPerValue) {
+        this.arith = arith;
+        this.bytesPerValue = bytesPerValue;
+    }
+
+    /**
+     * The arithmetic of this precision. Generic code takes it as is: a call
+     * {@code run(..., precision.arith())} to a method {@code <A> run(..., Arith<A> ar)} binds A to
+     * float[] or double[], with no branch on the precision.
+     */
+    public Arith<?> arith() { return arith; }
+
+    /** Bytes of one stored value: 4 for fp32, 8 for fp64. */
+    public int bytesPerValue() { return bytesPerValue; }
+
+    /** The precision an arithmetic computes in. */
+    public static Precision of(Arith<?> arith) {
+        for (Precision p : values()) if (p.arith == arith) return p;
+        throw new IllegalArgumentException("no precision computes in " + arith.name());
+    }
 
     public String label() { return name().toLowerCase(); }
 }

@@ -3,10 +3,14 @@ package linlens.model;
 /**
  * The detach points: every input-dependent factor A(x*) of a nonlinearity A(x)·x, recorded at
  * one prompt by {@link ForwardPass}. Fixing these makes the map from input embeddings to
- * outputs linear (METHOD.md section 2). Norm factors are stored as per-position scale vectors
- * {@code w ⊙ r_p} (n×d, row p), so a detached norm is a per-position diagonal.
+ * outputs linear (METHOD.md "Freezing the nonlinearities"; the list of detach points is under
+ * the block's statement in {@link Transformer}). Norm factors are stored as per-position scale
+ * vectors {@code w ⊙ r_p} ((n, d) row-major, row p), so a detached norm is a per-position
+ * diagonal. Every array is row-major, one row per position (per query position for probs).
  *
- * @param finalNorm the final norm's scales, n×d
+ * @param n         the number of positions the factors were recorded at
+ * @param layers    one per layer, L
+ * @param finalNorm the final norm's scales, (n, d)
  */
 public record Frozen(int n, Layer[] layers, double[] finalNorm) {
 
@@ -21,7 +25,7 @@ public record Frozen(int n, Layer[] layers, double[] finalNorm) {
         Layer[] one = new Layer[layers.length];
         for (int l = 0; l < layers.length; l++) {
             Layer f = layers[l];
-            double[][] self = new double[f.probs().length][];
+            double[][] self = new double[f.probs().length][];  // H × (1, 1)
             for (int h = 0; h < self.length; h++) self[h] = new double[]{f.probs()[h][(n - 1) * n + n - 1]};
             one[l] = new Layer(lastRow(f.attnNorm()), self, lastRow(f.postAttnNorm()), lastRow(f.ffnNorm()),
                     lastRow(f.gateAct()), lastRow(f.gateFactor()), lastRow(f.up()), lastRow(f.postFfnNorm()));
@@ -37,17 +41,23 @@ public record Frozen(int n, Layer[] layers, double[] finalNorm) {
     }
 
     /**
-     * One block's frozen factors; null where the family has no such norm.
+     * One block's frozen factors (step numbers: the block in {@link Transformer}); null where the
+     * family has no such norm.
      *
-     * @param probs      attention probabilities per head, each n×n (row = query position)
-     * @param gateAct    act(gate(x̂)), n×F
-     * @param gateFactor φ(gate(x̂)) with act(g) = g·φ(g), n×F
-     * @param up         up(x̂), n×F
+     * @param attnNorm     step 1's pre-attention norm scales, (n, d)
+     * @param probs        step 4: attention probabilities per head, H × (n, n), row = query position,
+     *                     column = key position (zero beyond the causal window)
+     * @param postAttnNorm step 6's post-attention norm scales, (n, d)
+     * @param ffnNorm      step 7's pre-MLP norm scales, (n, d)
+     * @param gateAct      step 8: act(gate(x̂)), (n, F); frozen on the UP path
+     * @param gateFactor   step 8: φ(gate(x̂)) with act(g) = g·φ(g), (n, F); frozen on the GATE path
+     * @param up           step 8: up(x̂), (n, F); frozen on the GATE path
+     * @param postFfnNorm  step 9's post-MLP norm scales, (n, d)
      */
     public record Layer(double[] attnNorm, double[][] probs, double[] postAttnNorm, double[] ffnNorm,
                         double[] gateAct, double[] gateFactor, double[] up, double[] postFfnNorm) {
 
-        /** The per-position, per-feature coefficient c with mlp(x̂) = down(c ⊙ path(x̂)). */
+        /** The per-position, per-feature coefficient c with mlp(x̂) = down(c ⊙ path(x̂)), (n, F). */
         public double[] mlpCoefficient(MlpPath path) {
             if (path == MlpPath.UP) return gateAct;
             double[] c = new double[up.length];
