@@ -7,6 +7,7 @@ import linlens.format.ModelLimits;
 import linlens.format.ModelFormatException;
 import linlens.format.Safetensors;
 import linlens.format.StoredMatrix;
+import linlens.model.ModelLoader.Role;
 import linlens.tokenizer.HfTokenizer;
 import linlens.tokenizer.Tokenizer;
 
@@ -40,7 +41,7 @@ final class HfLoader {
         if (Files.exists(tokFile)) ModelLimits.requireRegularFile(tokFile, "tokenizer file");
         Safetensors st = Safetensors.openFolder(folder);
         try {
-            StoredMatrix embedding = st.tensors().get("model.embed_tokens.weight"); // token ids must stay below its rows
+            StoredMatrix embedding = st.tensors().get(ModelLoader.HF_NAMES.weight(Role.EMBEDDING)); // token ids must stay below its rows
             Tokenizer tok = HfTokenizer.open(folder, embedding == null ? -1 : embedding.rows());
             return build(folder, cfgFile, c, fam, h, tok, st);
         } catch (RuntimeException | Error e) {
@@ -111,8 +112,9 @@ final class HfLoader {
         Integer vocabSize = Json.set(c.path("vocab_size"))
                 ? j.integer(c.path("vocab_size"), "vocab_size", null, 1, ModelLimits.MAX_VOCAB) : null;
 
-        // RoPE: transformers 5 writes rope_parameters (per layer type for Gemma 3); older configs
-        // rope_theta and rope_scaling (Gemma 3: rope_local_base_freq for the local layers).
+        // RoPE: transformers 5 writes rope_parameters (per layer type where the sliding-window
+        // layers rotate differently); older configs rope_theta and rope_scaling, and the family's
+        // key for the local layers' own base (Family.localRopeBase).
         JsonNode rope = c.path("rope_parameters"), fullRope, localRope;
         String fullKey, localKey;
         if (rope.has("full_attention")) {
@@ -128,9 +130,10 @@ final class HfLoader {
             if (c.path("rope_scaling").isObject()) legacy.setAll((ObjectNode) c.path("rope_scaling"));
             legacy.put("rope_theta", j.positive(c.path("rope_theta"), "rope_theta", 10000.0));
             fullRope = legacy;
-            localRope = fam == Family.GEMMA3
+            Family.LocalRopeBase localBase = fam.localRopeBase();
+            localRope = localBase != null  // the sliding-window layers' own base, unscaled
                     ? JsonNodeFactory.instance.objectNode().put("rope_theta",
-                            j.positive(c.path("rope_local_base_freq"), "rope_local_base_freq", 10000.0))
+                            j.positive(c.path(localBase.hfLegacyKey()), localBase.hfLegacyKey(), localBase.fallback()))
                     : legacy;
             fullKey = localKey = "rope_scaling.";
         }
@@ -157,11 +160,9 @@ final class HfLoader {
         double ropeAttnFactor = 1.0;
         ModelConfig.LongRope longRope = null;
         if (ropeType(fullRope).equals("longrope")) {
-            double[][] perLayer = new double[layers][];
-            java.util.Arrays.fill(perLayer, ModelConfig.divided(ModelConfig.ropeInvFreq(
+            longRope = ModelConfig.LongRope.of(ModelConfig.ropeInvFreq(
                     j.positive(fullRope.path("rope_theta"), fullKey + "rope_theta", 10000.0), rotaryDim),
-                    factors(j, fullRope, fullKey, "long_factor", rotaryDim / 2)));
-            longRope = new ModelConfig.LongRope(originalContext, perLayer);
+                    factors(j, fullRope, fullKey, "long_factor", rotaryDim / 2), originalContext, layers);
             double factor = (double) context / originalContext;
             ropeAttnFactor = Json.set(fullRope.path("attention_factor"))
                     ? j.positive(fullRope.path("attention_factor"), fullKey + "attention_factor", Double.NaN)
@@ -183,8 +184,9 @@ final class HfLoader {
                 windows[l] = local ? window : 0;
                 inv[l] = local ? localFreq : globalFreq;
             }
-        } else if (j.bool(c.path("use_sliding_window"), "use_sliding_window", false) && c.has("max_window_layers")) {
-            // older Qwen 2 configs: the window applies from layer max_window_layers on
+        } else if (fam.slidingWindows() instanceof Family.SlidingWindows.FromMaxWindowLayers
+                && j.bool(c.path("use_sliding_window"), "use_sliding_window", false) && c.has("max_window_layers")) {
+            // the window applies from layer max_window_layers on, with the global frequencies
             int from = j.integer(c.path("max_window_layers"), "max_window_layers", 0, 0, Integer.MAX_VALUE);
             for (int l = 0; l < layers; l++) {
                 windows[l] = l >= from ? window : 0;
@@ -192,7 +194,7 @@ final class HfLoader {
             }
         } else {
             boolean used = j.bool(c.path("use_sliding_window"), "use_sliding_window", true);
-            ModelLoader.windowsByPattern(fam, used ? window : 0, localFreq, globalFreq, windows, inv);
+            ModelLoader.windowsByScheme(fam.slidingWindows(), used ? window : 0, localFreq, globalFreq, windows, inv);
         }
         double attnScale = 1.0 / Math.sqrt(j.positive(c.path("query_pre_attn_scalar"), "query_pre_attn_scalar", headDim));
         return new Hyper(dim, layers, heads, kvHeads, headDim, ffn, context, eps, vocabSize, rotaryDim, ropeAttnFactor,
@@ -202,30 +204,24 @@ final class HfLoader {
     private static Transformer build(Path folder, Path cfgFile, JsonNode c, Family fam, Hyper h, Tokenizer tok, Safetensors st) {
         ModelLoader.Tensors ts = new ModelLoader.Tensors(folder.toString(), st.tensors()::get);
         int dim = h.dim();
-        StoredMatrix embd = ts.matrix("model.embed_tokens.weight", dim, -1);
+        ModelLoader.Names names = ModelLoader.HF_NAMES.withNorms(ModelLoader.HF_LAYER, fam.norms());
+        StoredMatrix embd = ts.matrix(names.weight(Role.EMBEDDING), dim, -1);
         int vocab = ModelLoader.vocabRows(folder, embd);
         if (h.vocabSize() != null && h.vocabSize() != vocab)
             throw new ModelFormatException(cfgFile + ": vocab_size = " + h.vocabSize() + " but tensor "
                     + embd.name() + " has " + vocab + " rows");
         Json j = new Json(cfgFile);
         boolean tied = Json.set(c.path("tie_word_embeddings")) ? j.bool(c.path("tie_word_embeddings"), "tie_word_embeddings", false)
-                : ts.find("lm_head.weight") == null;
-        StoredMatrix out = tied ? embd : ts.matrix("lm_head.weight", dim, vocab);
+                : ts.find(names.weight(Role.OUTPUT)) == null;
+        StoredMatrix out = tied ? embd : ts.matrix(names.weight(Role.OUTPUT), dim, vocab);
         if (tok.vocabSize() > vocab)
             throw new ModelFormatException(folder + ": tokenizer.json has " + tok.vocabSize() + " tokens but the embedding has " + vocab + " rows");
         ModelConfig cfg = new ModelConfig(c.path("model_type").asText(), dim, h.layers(), h.heads(), h.kvHeads(), h.headDim(),
                 h.ffn(), vocab, h.context(), h.eps(), h.attnScale(), h.rotaryDim(), Family.RopeStyle.NEOX, h.ropeAttnFactor(),
                 h.windows(), h.invFreq(), h.longRope());
         ModelLoader.checkConfig(folder, cfg);
-
-        Family.HfNorms hn = fam.hfNorms();
-        String L = "model.layers.%d.";
-        ModelLoader.Names names = new ModelLoader.Names(L + hn.preAttn(), L + hn.postAttn(), L + hn.preFfn(), L + hn.postFfn(),
-                L + "self_attn.q_proj", L + "self_attn.k_proj", L + "self_attn.v_proj", L + "self_attn.o_proj",
-                L + "self_attn.qkv_proj", L + "self_attn.q_norm", L + "self_attn.k_norm",
-                L + "mlp.gate_proj", L + "mlp.up_proj", L + "mlp.down_proj", L + "mlp.gate_up_proj", ".bias", ".weight");
         double off = fam.hfNormOffset();
-        return new Transformer(fam, cfg, tok, embd, out, ts.vector("model.norm.weight", dim, off, false),
+        return new Transformer(fam, cfg, tok, embd, out, ts.vector(names.weight(Role.OUTPUT_NORM), dim, off, false),
                 ModelLoader.layers(fam, cfg, ts, names, off), folder.toString());
     }
 
@@ -238,7 +234,7 @@ final class HfLoader {
         double[] inv = ModelConfig.ropeInvFreq(j.positive(p.path("rope_theta"), key + "rope_theta", 10000.0), rotaryDim);
         return switch (ropeType(p)) {
             case "default" -> inv;
-            case "linear" -> ModelConfig.divided(inv, filled(inv.length, j.positive(p.path("factor"), key + "factor", 1.0)));
+            case "linear" -> ModelConfig.linear(inv, j.positive(p.path("factor"), key + "factor", 1.0));
             case "llama3" -> {
                 double low = j.positive(p.path("low_freq_factor"), key + "low_freq_factor", Double.NaN);
                 double high = j.positive(p.path("high_freq_factor"), key + "high_freq_factor", Double.NaN);
@@ -262,11 +258,5 @@ final class HfLoader {
         double[] d = new double[n];
         for (int i = 0; i < n; i++) d[i] = j.positive(f.get(i), prefix + key + "[" + i + "]", Double.NaN);
         return d;
-    }
-
-    private static double[] filled(int n, double v) {
-        double[] a = new double[n];
-        java.util.Arrays.fill(a, v);
-        return a;
     }
 }

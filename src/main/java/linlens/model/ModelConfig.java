@@ -32,7 +32,18 @@ public record ModelConfig(
         LongRope longRope) {
 
     /** Prompts of more than {@code originalContext} tokens rotate with {@code invFreq} (long factors). */
-    public record LongRope(int originalContext, double[][] invFreq) {}
+    public record LongRope(int originalContext, double[][] invFreq) {
+        /**
+         * Longrope beyond the original context, as both formats give it: every layer rotates with
+         * the plain frequencies divided by the long factors (within it, the short factors apply,
+         * like any per-frequency divisors).
+         */
+        static LongRope of(double[] plainFreq, double[] longFactors, int originalContext, int layers) {
+            double[][] perLayer = new double[layers][];
+            java.util.Arrays.fill(perLayer, divided(plainFreq, longFactors));
+            return new LongRope(originalContext, perLayer);
+        }
+    }
 
     /** Layer l's inverse frequencies for a prompt of n tokens. */
     public double[] invFreq(int layer, int n) {
@@ -68,6 +79,13 @@ public record ModelConfig(
                 f[i] = (1 - smooth) * inv[i] / factor + smooth * inv[i];
             }
         }
+        return f;
+    }
+
+    /** Linear RoPE scaling: every frequency divided by {@code factor}. */
+    public static double[] linear(double[] inv, double factor) {
+        double[] f = new double[inv.length];
+        for (int i = 0; i < inv.length; i++) f[i] = inv[i] / factor;
         return f;
     }
 

@@ -14,6 +14,9 @@ import linlens.tokenizer.Tokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.Map;
 import java.util.function.Function;
 
 /**
@@ -152,81 +155,152 @@ public final class ModelLoader {
         }
     }
 
-    /** Tensor names of one format; {@code %d} stands for the layer index. */
-    record Names(String attnNorm, String postAttnNorm, String ffnNorm, String postFfnNorm,
-                 String q, String k, String v, String o, String qkv, String qNorm, String kNorm,
-                 String gate, String up, String down, String gateUp, String bias, String weight) {
-        String at(String pattern, int layer, String suffix) { return pattern.formatted(layer) + suffix; }
+    /** What a loader reads each tensor as: the model's ends, then a block's tensors. */
+    enum Role {
+        EMBEDDING, OUTPUT, OUTPUT_NORM,
+        ATTN_NORM, POST_ATTN_NORM, FFN_NORM, POST_FFN_NORM,
+        Q, K, V, O, QKV, Q_NORM, K_NORM,
+        GATE, UP, DOWN, GATE_UP
     }
 
-    static final Names GGUF_NAMES = new Names("blk.%d.attn_norm", "blk.%d.post_attention_norm", "blk.%d.ffn_norm",
-            "blk.%d.post_ffw_norm", "blk.%d.attn_q", "blk.%d.attn_k", "blk.%d.attn_v", "blk.%d.attn_output",
-            "blk.%d.attn_qkv", "blk.%d.attn_q_norm", "blk.%d.attn_k_norm", "blk.%d.ffn_gate", "blk.%d.ffn_up",
-            "blk.%d.ffn_down", "blk.%d.ffn_up", ".bias", ".weight");
+    /**
+     * One format's tensor names by role: the name before {@link #WEIGHT} or {@link #BIAS}, with
+     * {@code %d} for the layer index in a block's tensors. A role without a name is one the
+     * format leaves to the family (Hugging Face's norms, see {@link #withNorms}).
+     */
+    record Names(Map<Role, String> byRole) {
+        static final String WEIGHT = ".weight", BIAS = ".bias";
 
-    /** The blocks' weights, from tensors named per {@code names}; norms get {@code normOffset} added. */
+        Names {
+            byRole = Collections.unmodifiableMap(new EnumMap<>(byRole));
+        }
+
+        /** A copy with {@code role} named {@code name}. */
+        Names with(Role role, String name) {
+            EnumMap<Role, String> m = new EnumMap<>(Role.class);
+            m.putAll(byRole);
+            m.put(role, name);
+            return new Names(m);
+        }
+
+        /**
+         * A copy with the block's norms named after the family's ({@link Family.Norms}), each
+         * prefixed by {@code layerPrefix}; the norms the family lacks stay unnamed.
+         */
+        Names withNorms(String layerPrefix, Family.Norms norms) {
+            Names n = this;
+            if (norms.preAttn() != null) n = n.with(Role.ATTN_NORM, layerPrefix + norms.preAttn());
+            if (norms.postAttn() != null) n = n.with(Role.POST_ATTN_NORM, layerPrefix + norms.postAttn());
+            if (norms.preFfn() != null) n = n.with(Role.FFN_NORM, layerPrefix + norms.preFfn());
+            if (norms.postFfn() != null) n = n.with(Role.POST_FFN_NORM, layerPrefix + norms.postFfn());
+            return n;
+        }
+
+        /** The name of {@code role}'s tensor in layer {@code layer}, with {@code suffix} (WEIGHT or BIAS). */
+        String at(Role role, int layer, String suffix) { return name(role).formatted(layer) + suffix; }
+
+        /** The name of a whole-model tensor's weight. */
+        String weight(Role role) { return name(role) + WEIGHT; }
+
+        private String name(Role role) {
+            String n = byRole.get(role);
+            if (n == null) throw new IllegalStateException("no tensor name for " + role);
+            return n;
+        }
+    }
+
+    /** llama.cpp's tensor names, the same in every family. */
+    static final Names GGUF_NAMES = new Names(Map.ofEntries(
+            Map.entry(Role.EMBEDDING, "token_embd"), Map.entry(Role.OUTPUT, "output"), Map.entry(Role.OUTPUT_NORM, "output_norm"),
+            Map.entry(Role.ATTN_NORM, "blk.%d.attn_norm"), Map.entry(Role.POST_ATTN_NORM, "blk.%d.post_attention_norm"),
+            Map.entry(Role.FFN_NORM, "blk.%d.ffn_norm"), Map.entry(Role.POST_FFN_NORM, "blk.%d.post_ffw_norm"),
+            Map.entry(Role.Q, "blk.%d.attn_q"), Map.entry(Role.K, "blk.%d.attn_k"), Map.entry(Role.V, "blk.%d.attn_v"),
+            Map.entry(Role.O, "blk.%d.attn_output"), Map.entry(Role.QKV, "blk.%d.attn_qkv"),
+            Map.entry(Role.Q_NORM, "blk.%d.attn_q_norm"), Map.entry(Role.K_NORM, "blk.%d.attn_k_norm"),
+            Map.entry(Role.GATE, "blk.%d.ffn_gate"), Map.entry(Role.UP, "blk.%d.ffn_up"), Map.entry(Role.DOWN, "blk.%d.ffn_down"),
+            // llama.cpp stores a fused gate_up (Phi 3) as ffn_up of twice the rows
+            Map.entry(Role.GATE_UP, "blk.%d.ffn_up")));
+
+    /** The prefix of a block's tensors in Hugging Face checkpoints. */
+    static final String HF_LAYER = "model.layers.%d.";
+
+    /** Hugging Face's tensor names; the block's norms are named per family ({@link Names#withNorms}). */
+    static final Names HF_NAMES = new Names(Map.ofEntries(
+            Map.entry(Role.EMBEDDING, "model.embed_tokens"), Map.entry(Role.OUTPUT, "lm_head"), Map.entry(Role.OUTPUT_NORM, "model.norm"),
+            Map.entry(Role.Q, HF_LAYER + "self_attn.q_proj"), Map.entry(Role.K, HF_LAYER + "self_attn.k_proj"),
+            Map.entry(Role.V, HF_LAYER + "self_attn.v_proj"), Map.entry(Role.O, HF_LAYER + "self_attn.o_proj"),
+            Map.entry(Role.QKV, HF_LAYER + "self_attn.qkv_proj"),
+            Map.entry(Role.Q_NORM, HF_LAYER + "self_attn.q_norm"), Map.entry(Role.K_NORM, HF_LAYER + "self_attn.k_norm"),
+            Map.entry(Role.GATE, HF_LAYER + "mlp.gate_proj"), Map.entry(Role.UP, HF_LAYER + "mlp.up_proj"),
+            Map.entry(Role.DOWN, HF_LAYER + "mlp.down_proj"), Map.entry(Role.GATE_UP, HF_LAYER + "mlp.gate_up_proj")));
+
+    /** The blocks' weights, from tensors named per {@code nm}; norms get {@code normOffset} added. */
     static Transformer.Layer[] layers(Family fam, ModelConfig c, Tensors ts, Names nm, double normOffset) {
         int d = c.dim(), qd = c.qDim(), kvd = c.kvDim(), F = c.ffnDim();
         int qkNormSize = fam.qkNorm() == Family.QkNorm.FULL ? qd : c.headDim();
         int kNormSize = fam.qkNorm() == Family.QkNorm.FULL ? kvd : c.headDim();
-        String W = nm.weight(), B = nm.bias();
+        Family.Norms norms = fam.norms();
+        String W = Names.WEIGHT, B = Names.BIAS;
         Transformer.Layer[] ls = new Transformer.Layer[c.layers()];
         for (int l = 0; l < c.layers(); l++) {
             StoredMatrix wq, wk, wv, gate, up;
-            StoredMatrix qkv = ts.find(nm.at(nm.qkv(), l, W));
+            StoredMatrix qkv = ts.find(nm.at(Role.QKV, l, W));
             if (qkv != null) {  // fused q, k, v rows (Phi 3)
                 ts.checked(qkv, d, qd + 2 * kvd);
                 wq = new RowSlice(qkv, 0, qd);
                 wk = new RowSlice(qkv, qd, kvd);
                 wv = new RowSlice(qkv, qd + kvd, kvd);
             } else {
-                wq = ts.matrix(nm.at(nm.q(), l, W), d, qd);
-                wk = ts.matrix(nm.at(nm.k(), l, W), d, kvd);
-                wv = ts.matrix(nm.at(nm.v(), l, W), d, kvd);
+                wq = ts.matrix(nm.at(Role.Q, l, W), d, qd);
+                wk = ts.matrix(nm.at(Role.K, l, W), d, kvd);
+                wv = ts.matrix(nm.at(Role.V, l, W), d, kvd);
             }
-            StoredMatrix fusedUp = ts.find(nm.at(nm.gateUp(), l, W));
-            if (ts.find(nm.at(nm.gate(), l, W)) == null && fusedUp != null) {  // fused gate then up (Phi 3)
+            StoredMatrix fusedUp = ts.find(nm.at(Role.GATE_UP, l, W));
+            if (ts.find(nm.at(Role.GATE, l, W)) == null && fusedUp != null) {  // fused gate then up (Phi 3)
                 ts.checked(fusedUp, d, 2 * F);
                 gate = new RowSlice(fusedUp, 0, F);
                 up = new RowSlice(fusedUp, F, F);
             } else {
-                gate = ts.matrix(nm.at(nm.gate(), l, W), d, F);
-                up = ts.matrix(nm.at(nm.up(), l, W), d, F);
+                gate = ts.matrix(nm.at(Role.GATE, l, W), d, F);
+                up = ts.matrix(nm.at(Role.UP, l, W), d, F);
             }
-            for (String mlp : new String[] {nm.gate(), nm.up(), nm.down()})
+            for (Role mlp : new Role[] {Role.GATE, Role.UP, Role.DOWN})
                 if (ts.find(nm.at(mlp, l, B)) != null)
                     throw new ModelFormatException(ts.where() + ": MLP biases (" + nm.at(mlp, l, B) + ") are not supported");
             double[] bq, bk, bv;
             if (qkv != null) {  // a fused bias splits like the fused weight
-                double[] b = ts.vector(nm.at(nm.qkv(), l, B), qd + 2 * kvd, 0, true);
+                double[] b = ts.vector(nm.at(Role.QKV, l, B), qd + 2 * kvd, 0, true);
                 bq = b == null ? null : Arrays.copyOfRange(b, 0, qd);
                 bk = b == null ? null : Arrays.copyOfRange(b, qd, qd + kvd);
                 bv = b == null ? null : Arrays.copyOfRange(b, qd + kvd, qd + 2 * kvd);
             } else {
-                bq = ts.vector(nm.at(nm.q(), l, B), qd, 0, true);
-                bk = ts.vector(nm.at(nm.k(), l, B), kvd, 0, true);
-                bv = ts.vector(nm.at(nm.v(), l, B), kvd, 0, true);
+                bq = ts.vector(nm.at(Role.Q, l, B), qd, 0, true);
+                bk = ts.vector(nm.at(Role.K, l, B), kvd, 0, true);
+                bv = ts.vector(nm.at(Role.V, l, B), kvd, 0, true);
             }
             boolean qk = fam.qkNorm() != Family.QkNorm.NONE;
             ls[l] = new Transformer.Layer(
-                    fam.preAttnNorm() ? ts.vector(nm.at(nm.attnNorm(), l, W), d, normOffset, false) : null,
-                    wq, wk, wv, ts.matrix(nm.at(nm.o(), l, W), qd, d), bq, bk, bv,
-                    ts.vector(nm.at(nm.o(), l, B), d, 0, true),
-                    qk ? ts.vector(nm.at(nm.qNorm(), l, W), qkNormSize, normOffset, false) : null,
-                    qk ? ts.vector(nm.at(nm.kNorm(), l, W), kNormSize, normOffset, false) : null,
-                    fam.postAttnNorm() ? ts.vector(nm.at(nm.postAttnNorm(), l, W), d, normOffset, false) : null,
-                    fam.preFfnNorm() ? ts.vector(nm.at(nm.ffnNorm(), l, W), d, normOffset, false) : null,
-                    gate, up, ts.matrix(nm.at(nm.down(), l, W), F, d),
-                    fam.postFfnNorm() ? ts.vector(nm.at(nm.postFfnNorm(), l, W), d, normOffset, false) : null);
+                    norms.preAttn() != null ? ts.vector(nm.at(Role.ATTN_NORM, l, W), d, normOffset, false) : null,
+                    wq, wk, wv, ts.matrix(nm.at(Role.O, l, W), qd, d), bq, bk, bv,
+                    ts.vector(nm.at(Role.O, l, B), d, 0, true),
+                    qk ? ts.vector(nm.at(Role.Q_NORM, l, W), qkNormSize, normOffset, false) : null,
+                    qk ? ts.vector(nm.at(Role.K_NORM, l, W), kNormSize, normOffset, false) : null,
+                    norms.postAttn() != null ? ts.vector(nm.at(Role.POST_ATTN_NORM, l, W), d, normOffset, false) : null,
+                    norms.preFfn() != null ? ts.vector(nm.at(Role.FFN_NORM, l, W), d, normOffset, false) : null,
+                    gate, up, ts.matrix(nm.at(Role.DOWN, l, W), F, d),
+                    norms.postFfn() != null ? ts.vector(nm.at(Role.POST_FFN_NORM, l, W), d, normOffset, false) : null);
         }
         return ls;
     }
 
-    /** Per-layer windows and inverse frequencies from one sliding window and the family's layer pattern. */
-    static void windowsByPattern(Family fam, int window, double[] localFreq, double[] globalFreq,
-                                 int[] windows, double[][] invFreq) {
+    /**
+     * Per-layer windows and inverse frequencies: the layers {@code scheme} windows get
+     * {@code window} (none when 0) and the local frequencies, the others attend globally.
+     */
+    static void windowsByScheme(Family.SlidingWindows scheme, int window, double[] localFreq, double[] globalFreq,
+                                int[] windows, double[][] invFreq) {
         for (int l = 0; l < windows.length; l++) {
-            boolean local = window > 0 && (fam.swaPattern() == 0 || l % fam.swaPattern() < fam.swaPattern() - 1);
+            boolean local = window > 0 && scheme.windowed(l);
             windows[l] = local ? window : 0;
             invFreq[l] = local ? localFreq : globalFreq;
         }
@@ -264,51 +338,46 @@ public final class ModelLoader {
                 0, ModelLimits.MAX_CONTEXT);
 
         Tokenizer tok = Tokenizer.fromGguf(g);
-        StoredMatrix embd = ts.matrix("token_embd.weight", dim, -1);
+        Names nm = GGUF_NAMES;
+        StoredMatrix embd = ts.matrix(nm.weight(Role.EMBEDDING), dim, -1);
         int vocab = vocabRows(f, embd);
-        StoredMatrix out = ts.find("output.weight") != null ? ts.matrix("output.weight", dim, vocab) : embd;
+        StoredMatrix out = ts.find(nm.weight(Role.OUTPUT)) != null ? ts.matrix(nm.weight(Role.OUTPUT), dim, vocab) : embd;
 
-        int[] windows = new int[layers];
-        double[][] invFreq = new double[layers][];
-        double[] globalFreq = ModelConfig.ropeInvFreq(base, rotaryDim);
-        double[] localFreq = globalFreq;
-        double attnScale = 1.0 / Math.sqrt(headDim), ropeAttnFactor = 1.0;
-        // Per-frequency divisors: Llama 3's frequency scaling (rope_freqs), Phi 3's longrope
-        // factors (short ones within the original context, long ones beyond it).
+        double[] plainFreq = ModelConfig.ropeInvFreq(base, rotaryDim);
+        double[] globalFreq = plainFreq;
+        double attnScale = 1.0 / Math.sqrt(fam.ggufQueryScalar().of(layers, dim, heads, headDim)), ropeAttnFactor = 1.0;
+        // Per-frequency divisors: Llama 3's frequency scaling (rope_freqs), longrope's factors
+        // (short ones within the original context, long ones beyond it).
         ModelConfig.LongRope longRope = null;
         StoredMatrix freqFactors = ts.find("rope_freqs.weight") != null ? ts.find("rope_freqs.weight")
                 : ts.find("rope_factors_short.weight");
         if (freqFactors != null) {
-            double[] plain = globalFreq;
-            globalFreq = ModelConfig.divided(plain, ts.positiveVector(freqFactors.name(), rotaryDim / 2));
-            localFreq = globalFreq;
+            globalFreq = ModelConfig.divided(plainFreq, ts.positiveVector(freqFactors.name(), rotaryDim / 2));
             ropeAttnFactor = ModelLimits.positive(f, p + "rope.scaling.attn_factor", g.real(p + "rope.scaling.attn_factor", 1.0));
-            if (ts.find("rope_factors_long.weight") != null) {
-                double[] longFreq = ModelConfig.divided(plain, ts.positiveVector("rope_factors_long.weight", rotaryDim / 2));
-                double[][] perLayer = new double[layers][];
-                Arrays.fill(perLayer, longFreq);
-                longRope = new ModelConfig.LongRope(ModelLimits.count(f, p + "rope.scaling.original_context_length",
-                        g.integer(p + "rope.scaling.original_context_length", context), 1, ModelLimits.MAX_CONTEXT), perLayer);
-            }
+            if (ts.find("rope_factors_long.weight") != null)
+                longRope = ModelConfig.LongRope.of(plainFreq, ts.positiveVector("rope_factors_long.weight", rotaryDim / 2),
+                        ModelLimits.count(f, p + "rope.scaling.original_context_length",
+                                g.integer(p + "rope.scaling.original_context_length", context), 1, ModelLimits.MAX_CONTEXT),
+                        layers);
         }
-        if (fam == Family.GEMMA3) {
-            // Gemma 3 27B (62 layers) scales queries by its query_pre_attn_scalar = d / heads, not
-            // the head size; GGUF has no key for it, llama.cpp decides by the layer count too.
-            if (layers == 62) attnScale = 1.0 / Math.sqrt((double) dim / heads);
-            // Gemma 3: local layers rotate with their own base (10000) and no scaling; global layers
-            // use the configured base with the optional linear scaling factor.
-            localFreq = ModelConfig.ropeInvFreq(ModelLimits.positive(f, p + "rope.freq_base_swa",
-                    g.real(p + "rope.freq_base_swa", 10000.0)), rotaryDim);
-            double factor = ModelLimits.positive(f, p + "rope.scaling.factor", g.real(p + "rope.scaling.factor", 1.0));
-            if (factor != 1.0) for (int i = 0; i < globalFreq.length; i++) globalFreq[i] /= factor;
-        }
-        windowsByPattern(fam, window, localFreq, globalFreq, windows, invFreq);
+        double[] localFreq = null;
+        Family.LocalRopeBase localBase = fam.localRopeBase();
+        if (localBase != null)  // unscaled, with the sliding-window layers' own base
+            localFreq = ModelConfig.ropeInvFreq(ModelLimits.positive(f, p + localBase.ggufKey(),
+                    g.real(p + localBase.ggufKey(), localBase.fallback())), rotaryDim);
+        if (fam.ggufLinearRopeScaling())
+            globalFreq = ModelConfig.linear(globalFreq,
+                    ModelLimits.positive(f, p + "rope.scaling.factor", g.real(p + "rope.scaling.factor", 1.0)));
+        if (localFreq == null) localFreq = globalFreq;
+        int[] windows = new int[layers];
+        double[][] invFreq = new double[layers][];
+        windowsByScheme(fam.slidingWindows(), window, localFreq, globalFreq, windows, invFreq);
         ModelConfig cfg = new ModelConfig(arch, dim, layers, heads, kvHeads, headDim, ffn, vocab, context, eps,
                 attnScale, rotaryDim, fam.ggufRope(), ropeAttnFactor, windows, invFreq, longRope);
         checkConfig(f, cfg);
         if (tok.vocabSize() != vocab)
             throw new ModelFormatException(g.path() + ": tokenizer has " + tok.vocabSize() + " tokens but the embedding has " + vocab + " rows");
-        return new Transformer(fam, cfg, tok, embd, out, ts.vector("output_norm.weight", dim, 0, false),
-                layers(fam, cfg, ts, GGUF_NAMES, 0), g.path().toString());
+        return new Transformer(fam, cfg, tok, embd, out, ts.vector(nm.weight(Role.OUTPUT_NORM), dim, 0, false),
+                layers(fam, cfg, ts, nm, 0), g.path().toString());
     }
 }

@@ -2,12 +2,12 @@ package linlens.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import linlens.testing.TinyModels;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,17 +20,17 @@ import static org.junit.jupiter.api.Assertions.*;
  * precisions and both MLP paths: Σ J_i x_i + c reproduces y within 1e-12 (fp64) and 1e-5 (fp32).
  */
 class FamilyDecomposeCliTest {
-    static final Path TINY = Path.of("src/test/resources/reference/tiny");
     @TempDir Path dir;
 
+    /** Every registered family's fixtures ({@link TinyModels}: a missing one fails), each format it has. */
     static Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
-        for (String f : List.of("llama3", "qwen2", "qwen3", "phi3", "mistral", "ministral", "olmo2", "gemma3"))
+        for (TinyModels.Tiny t : TinyModels.all())
             for (String format : List.of("hf", "gguf")) {
-                Path model = format.equals("hf") ? TINY.resolve(f).resolve("hf") : TINY.resolve(f).resolve("model.gguf");
-                if (Files.exists(model))
+                Path model = format.equals("hf") ? t.hf() : t.gguf();
+                if (model != null)
                     for (String precision : List.of("fp64", "fp32"))
-                        for (String path : List.of("up", "gate")) out.add(Arguments.of(f, format, model, precision, path));
+                        for (String path : List.of("up", "gate")) out.add(Arguments.of(t.name(), format, model, precision, path));
             }
         return out.stream();
     }

@@ -1,5 +1,7 @@
 package linlens.fuzz;
 
+import linlens.testing.TinyModels;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -11,15 +13,18 @@ import java.util.List;
  * Paths are relative to the project root, where Maven (and bin/fuzz) run the tests.
  */
 final class Fixtures {
-    static final Path TINY = Path.of("src/test/resources/reference/tiny");
+    static final Path TINY = TinyModels.DIR;
     static final Path SAFETENSORS = Path.of("src/test/resources/reference/safetensors");
 
+    // The tiny models of every registered family (TinyModels), by folder name in alphabetical
+    // order: a fuzz input picks its seed by index, so the order must not depend on the registry's.
     /** Families with a tiny GGUF file (Ministral has only a Hugging Face folder). */
-    static final List<String> GGUF_FAMILIES = List.of("gemma3", "llama3", "mistral", "olmo2", "phi3", "qwen2", "qwen3");
+    static final List<String> GGUF_FAMILIES = TinyModels.withGguf().stream().map(TinyModels.Tiny::name).sorted().toList();
     /** Families with a tiny Hugging Face folder. */
-    static final List<String> HF_FAMILIES = List.of("gemma3", "llama3", "ministral", "mistral", "olmo2", "phi3", "qwen2", "qwen3");
+    static final List<String> HF_FAMILIES = TinyModels.all().stream().map(TinyModels.Tiny::name).sorted().toList();
     /** Hugging Face folders whose weights are one model.safetensors (Ministral's are sharded). */
-    static final List<String> SINGLE_FILE_HF_FAMILIES = HF_FAMILIES.stream().filter(f -> !f.equals("ministral")).toList();
+    static final List<String> SINGLE_FILE_HF_FAMILIES = HF_FAMILIES.stream()
+            .filter(f -> Files.exists(hf(f).resolve("model.safetensors"))).toList();
 
     private Fixtures() {}
 

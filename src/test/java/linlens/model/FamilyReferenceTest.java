@@ -3,6 +3,7 @@ package linlens.model;
 import linlens.blas.Arith;
 import linlens.format.Npy;
 import linlens.linear.DetachedSystem;
+import linlens.testing.TinyModels;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -31,7 +32,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * forward pass: ≤ 1e-12 in fp64 and ≤ 1e-5 in fp32 in both formats.
  */
 public class FamilyReferenceTest {
-    static final Path TINY = Path.of("src/test/resources/reference/tiny");
+    static final Path TINY = TinyModels.DIR;
 
     /**
      * Mistral in GGUF: llama.cpp stores Mistral as "llama" and its converter drops the sliding
@@ -42,11 +43,12 @@ public class FamilyReferenceTest {
         return !(family.equals("mistral") && format.equals("gguf") && n > 7);
     }
 
+    /** Every registered family's fixtures ({@link TinyModels}: a missing one fails), each format it has. */
     static Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
-        for (String f : List.of("llama3", "qwen2", "qwen3", "phi3", "mistral", "ministral", "olmo2", "gemma3")) {
-            out.add(Arguments.of(f, "hf"));
-            if (Files.exists(TINY.resolve(f).resolve("model.gguf"))) out.add(Arguments.of(f, "gguf"));
+        for (TinyModels.Tiny t : TinyModels.all()) {
+            out.add(Arguments.of(t.name(), "hf"));
+            if (t.gguf() != null) out.add(Arguments.of(t.name(), "gguf"));
         }
         return out.stream();
     }

@@ -2,12 +2,16 @@ package linlens.model;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import linlens.testing.TinyModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.function.Consumer;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -15,10 +19,11 @@ import static org.junit.jupiter.api.Assertions.*;
 /**
  * config.json variants of the tiny models: the older transformers keys (rope_theta, rope_scaling,
  * rope_local_base_freq, use_sliding_window + max_window_layers) read to the same configuration as
- * transformers 5's rope_parameters and layer_types.
+ * transformers 5's rope_parameters and layer_types. The last tests run on every registered family's
+ * fixture ({@link TinyModels}) and check the family's own rules (local RoPE base, sliding windows).
  */
 class HfConfigTest {
-    static final Path TINY = Path.of("src/test/resources/reference/tiny");
+    static final Path TINY = TinyModels.DIR;
     static final ObjectMapper JSON = new ObjectMapper();
     @TempDir Path dir;
 
@@ -74,5 +79,61 @@ class HfConfigTest {
         assertArrayEquals(new int[] {0, 3, 3}, c.windows());
         ModelConfig off = config(variant("qwen2", n -> n.remove("layer_types")));
         assertArrayEquals(new int[] {0, 0, 0}, off.windows());
+    }
+
+    static List<TinyModels.Tiny> tinies() { return TinyModels.all(); }
+
+    /**
+     * rope_parameters written the old way (rope_theta and rope_scaling, and per layer type only
+     * where the family names a key for the local layers' own base) read to the same RoPE.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("tinies")
+    void everyFamilyReadsLegacyRopeKeysLikeRopeParameters(TinyModels.Tiny t) throws IOException {
+        ModelConfig v5 = config(t.hf());
+        ModelConfig legacy = config(variant(t.name(), c -> {
+            ObjectNode rope = (ObjectNode) c.remove("rope_parameters");
+            if (rope.has("full_attention")) {
+                Family.LocalRopeBase local = t.family().localRopeBase();
+                assertNotNull(local, t.name() + ": RoPE per layer type, but family " + t.family().name() + " has no local RoPE base");
+                c.set(local.hfLegacyKey(), rope.path("sliding_attention").path("rope_theta"));
+                rope = (ObjectNode) rope.get("full_attention");
+            }
+            c.set("rope_theta", rope.remove("rope_theta"));
+            c.set("rope_scaling", rope);
+        }));
+        assertArrayEquals(v5.invFreq(), legacy.invFreq());
+        assertArrayEquals(v5.windows(), legacy.windows());
+        assertEquals(v5.rotaryDim(), legacy.rotaryDim());
+        assertEquals(v5.ropeAttnFactor(), legacy.ropeAttnFactor());
+        assertEquals(v5.longRope() == null, legacy.longRope() == null);
+        if (v5.longRope() != null) {
+            assertEquals(v5.longRope().originalContext(), legacy.longRope().originalContext());
+            assertArrayEquals(v5.longRope().invFreq(), legacy.longRope().invFreq());
+        }
+    }
+
+    /** Without layer_types, the family's sliding-window scheme places the window (Family.slidingWindows). */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("tinies")
+    void everyFamilyPlacesTheWindowByItsScheme(TinyModels.Tiny t) throws IOException {
+        for (boolean qwenKeys : new boolean[] {false, true}) {
+            ModelConfig c = config(variant(t.name(), n -> {
+                n.remove("layer_types");
+                n.put("sliding_window", 3);
+                n.remove(List.of("use_sliding_window", "max_window_layers"));
+                if (qwenKeys) n.put("use_sliding_window", true).put("max_window_layers", 1);
+            }));
+            int[] expected = new int[c.layers()];
+            for (int l = 0; l < expected.length; l++) {
+                boolean windowed = switch (t.family().slidingWindows()) {
+                    case Family.SlidingWindows.EveryLayer e -> true;
+                    case Family.SlidingWindows.GlobalEvery g -> (l + 1) % g.n() != 0;
+                    case Family.SlidingWindows.FromMaxWindowLayers m -> !qwenKeys || l >= 1;
+                };
+                expected[l] = windowed ? 3 : 0;
+            }
+            assertArrayEquals(expected, c.windows(), t.name() + (qwenKeys ? " with use_sliding_window, max_window_layers" : ""));
+        }
     }
 }
