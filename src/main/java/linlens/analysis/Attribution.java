@@ -98,7 +98,7 @@ public final class Attribution implements Analysis<Attribution.Options> {
         int target = o.tokenId() != null ? o.tokenId() : o.token() != null ? singleToken(m, o.token(), "token")
                 : Vectors.topIndices(ctx.trace().logits(), 1)[0];
         Integer vs = o.versusId() != null ? o.versusId() : o.versus() != null ? singleToken(m, o.versus(), "versus") : null;
-        return run(ctx, target, vs, o, progress, o.precision().arith);
+        return run(ctx, target, vs, o, progress, o.precision().arith());
     }
 
     /** The id of a text that is exactly one token (without BOS); {@code option} names the option in the message. */

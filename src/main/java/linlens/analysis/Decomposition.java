@@ -6,6 +6,7 @@ import linlens.blas.Arith;
 import linlens.linear.DetachedSystem;
 import linlens.linear.OrdinaryJacobian;
 import linlens.linear.Precision;
+import linlens.linear.SweepMemory;
 import linlens.model.ForwardTrace;
 import linlens.model.MlpPath;
 import linlens.model.Progress;
@@ -29,8 +30,6 @@ import java.util.Map;
  */
 public final class Decomposition implements Analysis<Decomposition.Options> {
 
-    /** Work memory the Jacobian sweep may use for its buffers (not counting J itself). */
-    private static final long SWEEP_BUDGET = 1L << 30;
 
     /**
      * @param nonlinear  also compute the ordinary Jacobian (nothing frozen) and its reconstruction
@@ -133,7 +132,7 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
         if (entries > Integer.MAX_VALUE)
             throw new OptionException("the full Jacobian (" + n + "×" + d + "×" + d + " = " + entries
                     + " entries) is too large to materialize: use {matrix_free}");
-        long need = 4 * entries * (precision == Precision.FP32 ? 4 : 8), heap = Runtime.getRuntime().maxMemory();
+        long need = 4 * entries * precision.bytesPerValue(), heap = Runtime.getRuntime().maxMemory();
         if (need > heap)
             throw new OptionException(String.format("the full Jacobian of %d tokens and its SVD need about %.1f GB, "
                     + "more than the %.1f GB Java heap: use {matrix_free} (or a larger -Xmx in LINLENS_JAVA_OPTS)",
@@ -168,7 +167,7 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
         TokenDecoder.checkMemory(o.matrixFree() ? 4L * components : 4L * n * components + 2L * components, components, o.top());
         ForwardTrace tr = o.nonlinear() ? ctx.traceWithActivations() : ctx.trace();
         Map<String, Double> times = ctx.times();
-        Arith<?> ar = o.precision().arith;
+        Arith<?> ar = o.precision().arith();
         return o.matrixFree() ? finishMatrixFree(ctx, tr, o, ar, times, progress) : finish(ctx, tr, o, ar, times, progress, arrays);
     }
 
@@ -239,7 +238,7 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
         int n = tr.n(), d = m.config().dim(), K = Math.min(o.components(), d);
         long t0 = System.nanoTime();
         DetachedSystem<A> sys = new DetachedSystem<>(m, tr, o.mlpPath(), ar);
-        A jac = sys.jacobian(SWEEP_BUDGET, progress);
+        A jac = sys.jacobian(SweepMemory.JACOBIAN_BUDGET, progress);
         times.put("jacobian", ms(t0));
 
         // y = Σ J_i x_i + c; c (from biases) comes from its own sweep, not from y
@@ -250,7 +249,7 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
         double[] yOrd = null, ordinary = null;
         if (o.nonlinear()) {
             t0 = System.nanoTime();
-            ordinary = new OrdinaryJacobian(m, tr).jacobian(SWEEP_BUDGET);
+            ordinary = new OrdinaryJacobian(m, tr).jacobian(SweepMemory.JACOBIAN_BUDGET);
             yOrd = new double[d];
             for (int t = 0; t < n; t++)
                 Arith.F64.gemm(false, true, 1, d, d, tr.x(), t * d, d, ordinary, t * d * d, d, true, yOrd, 0, d);

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import linlens.blas.Arith;
 import linlens.linear.DetachedSystem;
 import linlens.linear.Precision;
+import linlens.linear.SweepMemory;
 import linlens.linear.Site;
 import linlens.model.ForwardPass;
 import linlens.model.ForwardTrace;
@@ -31,7 +32,6 @@ import java.io.PrintWriter;
  * instead of O(n·d²) per site, for prompts whose J would not fit.
  */
 public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
-    private static final long SWEEP_BUDGET = 512L << 20;
 
     /**
      * @param layers     0-based layers to read (null: {@link #defaultLayers})
@@ -158,7 +158,7 @@ public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
         if (!o.matrixFree()) Decomposition.checkMaterializable(n, d, o.precision());
         // per layer and site: cumulative and layer-wise, each at the last position and tokens combined, u and v
         TokenDecoder.checkMemory(8L * o.layers(m.config().layers()).length * o.sites().size() * o.components(), o.components(), o.top());
-        return run(ctx, o, progress, arrays, o.precision().arith);
+        return run(ctx, o, progress, arrays, o.precision().arith());
     }
 
     private static <A> Result run(PromptContext ctx, Options o, Progress progress, ArraySink arrays, Arith<A> ar) {
@@ -179,8 +179,8 @@ public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
         int deepest = java.util.Arrays.stream(layers).max().orElse(0);
         long forwardCost = (long) n * (deepest + 1), reverseCost = 0;
         for (SiteKey key : order) reverseCost += key.layer() + 1;
-        long heldBytes = (long) order.size() * n * d * d * (ar == Arith.F32 ? 4 : 8);
-        Map<SiteKey, A> forward = !o.matrixFree() && forwardCost < reverseCost && heldBytes < (2L << 30)
+        long heldBytes = (long) order.size() * n * d * d * Precision.of(ar).bytesPerValue();
+        Map<SiteKey, A> forward = !o.matrixFree() && forwardCost < reverseCost && heldBytes < SweepMemory.HELD_JACOBIANS_LIMIT
                 ? forwardCumulative(m, tr, sys, ar, order, deepest, n, d, progress) : null;
         progress.update("sites", 0, order.size());
         List<Raw> raws = new ArrayList<>();
@@ -254,8 +254,8 @@ public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
         int n = tr.n(), d = sys.dim();
         A outScale = ar.fromDoubles(scale);
         var jacs = forwardCum != null
-                ? new DetachedSystem.SiteJacobians<>(sys.layerwiseJacobian(l, site, outScale, SWEEP_BUDGET), forwardCum)
-                : sys.siteJacobians(l, site, outScale, true, SWEEP_BUDGET);
+                ? new DetachedSystem.SiteJacobians<>(sys.layerwiseJacobian(l, site, outScale, SweepMemory.LAYER_BUDGET), forwardCum)
+                : sys.siteJacobians(l, site, outScale, true, SweepMemory.LAYER_BUDGET);
         // biases make each map affine: out = Σ J_i x_i + c
         double cumErr = Vectors.relativeError(plus(toDoubles(ar, sys.apply(jacs.cumulative(), ar.fromDoubles(tr.x())), d),
                 toDoubles(ar, sys.siteConstant(0, l, site, outScale), d)), out);
@@ -334,10 +334,7 @@ public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
             cum.put(key, ar.alloc(n * d * d));
             scales.put(key, finalNormScale(m, siteVector(tr, key.layer(), key.site(), d)));
         }
-        var cfg = m.config();
-        int bytes = ar == Arith.F32 ? 4 : 8;
-        long perTangent = (long) n * (2L * d + cfg.ffnDim() + (long) (cfg.heads() + cfg.kvHeads()) * cfg.headDim()) * bytes;
-        int total = n * d, block = (int) Math.max(1, Math.min(total, SWEEP_BUDGET / perTangent));
+        int total = n * d, block = SweepMemory.vectorsPerSweep(SweepMemory.LAYER_BUDGET, SweepMemory.bytesPerVector(m.config(), n, ar), total);
         progress.update("forward sweep", 0, total);
         for (int e0 = 0; e0 < total; e0 += block) {
             int k = Math.min(block, total - e0), first = e0;

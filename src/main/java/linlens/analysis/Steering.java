@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import linlens.blas.Arith;
 import linlens.linear.DetachedSystem;
 import linlens.linear.Site;
+import linlens.linear.SweepMemory;
 import linlens.model.ForwardPass;
 import linlens.model.ForwardTrace;
 import linlens.model.MlpPath;
@@ -102,7 +103,7 @@ public final class Steering implements Analysis<Steering.Options> {
         var sys = new DetachedSystem<>(m, src, o.mlpPath(), Arith.F64);
         double[] ones = new double[d];
         java.util.Arrays.fill(ones, 1.0);
-        double[] jac = sys.siteJacobians(layer, Site.LAYER, ones, false, 512L << 20).cumulative();
+        double[] jac = sys.siteJacobians(layer, Site.LAYER, ones, false, SweepMemory.LAYER_BUDGET).cumulative();
         progress.update("source jacobian", 1, 1);
         Map<String, Double> times = new LinkedHashMap<>();
         times.put("source_jacobian", Vectors.ms(t0));
