@@ -107,11 +107,12 @@ final class AnalysisCommand implements Callable<Integer> {
         Transformer m = common.load(err);
         double loadMs = (System.nanoTime() - t0) / 1e6;
         ParamSpec.checkAgainst(options, m);
-        // every refusal before the first progress line: nothing is computed for a run that cannot finish
+        // every refusal (the options against the prompt, then a model that fails its forward pass)
+        // before the first progress line, and before the forward pass where the prompt decides it
         int[] ids = Prompts.encode(m, prompt);
         analysis.checkPromptUnchecked(m, ids, options);
-        common.progress(err, analysis.name() + ": " + ids.length + " tokens...");
         PromptContext ctx = PromptContext.of(m, prompt, ids, loadMs);
+        common.progress(err, analysis.name() + ": " + ids.length + " tokens...");
         NpyExport ex = export == null ? null : NpyExport.create(export);
         AnalysisResult result;
         try {
