@@ -1,6 +1,7 @@
 package linlens.analysis;
 
 import linlens.model.Progress;
+import linlens.model.Transformer;
 
 import java.util.List;
 
@@ -37,6 +38,13 @@ public interface Analysis<O extends Record> {
     /** Rules between options, checked before the model loads ({@link OptionException} names them). */
     default void check(O options) {}
 
+    /**
+     * Rules that need the model and the prompt's tokens (a Jacobian too large to form, a text
+     * that must be one token...), checked before the forward pass so that a refusal costs no
+     * work; {@link #run} checks them too ({@link OptionException} names the options).
+     */
+    default void checkPrompt(Transformer model, int[] ids, O options) {}
+
     /** Whether some runs write arrays ({@code --export}, the app's .npz). */
     default boolean hasArrays() { return false; }
 
@@ -62,6 +70,11 @@ public interface Analysis<O extends Record> {
     @SuppressWarnings("unchecked")
     default AnalysisResult runUnchecked(PromptContext ctx, Record options, Progress progress, ArraySink arrays) {
         return run(ctx, optionsType().cast(options), progress, arrays);
+    }
+
+    /** {@link #checkPrompt} with options given untyped. */
+    default void checkPromptUnchecked(Transformer model, int[] ids, Record options) {
+        checkPrompt(model, ids, optionsType().cast(options));
     }
 
     /** {@link #check} with options given untyped. */

@@ -57,6 +57,13 @@ public final class Attribution implements Analysis<Attribution.Options> {
         if (o.versus() != null && o.versusId() != null) throw new OptionException("give {versus} or {versus_id}, not both");
     }
 
+    /** The token and versus texts must each be one token. */
+    @Override
+    public void checkPrompt(Transformer m, int[] ids, Options o) {
+        if (o.tokenId() == null && o.token() != null) singleToken(m, o.token(), "token");
+        if (o.versusId() == null && o.versus() != null) singleToken(m, o.versus(), "versus");
+    }
+
     public record Contribution(int position, @JsonProperty("token_id") int tokenId, String token, double value) {}
 
     /** A branch's share: per input position, plus its bias constant (0 without biases); total = Σ + constant. */

@@ -139,6 +139,15 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
                     n, need / 1e9, heap / 1e9));
     }
 
+    /** A J too large to materialize, a decoding too large for the heap. */
+    @Override
+    public void checkPrompt(Transformer m, int[] ids, Options o) {
+        int n = ids.length, d = m.config().dim(), components = o.components();
+        if (!o.matrixFree()) checkMaterializable(n, d, o.precision());
+        // u and v of each position's pairs, its top columns and rows, the tokens-combined pairs (matrix-free: 2 spectra)
+        TokenDecoder.checkMemory(o.matrixFree() ? 4L * components : 4L * n * components + 2L * components, components, o.top());
+    }
+
     /**
      * A result with the arrays behind it: the output embedding y, its reconstruction Σ J_i x_i + c,
      * and every J_i as one (n, d, d) array in the job's precision (row = output feature; null
@@ -161,10 +170,7 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
      */
     @Override
     public Detail<?> run(PromptContext ctx, Options o, Progress progress, ArraySink arrays) {
-        int n = ctx.n(), d = ctx.model().config().dim(), components = o.components();
-        if (!o.matrixFree()) checkMaterializable(n, d, o.precision());
-        // u and v of each position's pairs, its top columns and rows, the tokens-combined pairs (matrix-free: 2 spectra)
-        TokenDecoder.checkMemory(o.matrixFree() ? 4L * components : 4L * n * components + 2L * components, components, o.top());
+        checkPrompt(ctx.model(), ctx.ids(), o);
         ForwardTrace tr = o.nonlinear() ? ctx.traceWithActivations() : ctx.trace();
         Map<String, Double> times = ctx.times();
         Arith<?> ar = o.precision().arith();

@@ -153,12 +153,16 @@ public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
      */
     @Override
     public Result run(PromptContext ctx, Options o, Progress progress, ArraySink arrays) {
-        Transformer m = ctx.model();
-        int n = ctx.n(), d = m.config().dim();
-        if (!o.matrixFree()) Decomposition.checkMaterializable(n, d, o.precision());
+        checkPrompt(ctx.model(), ctx.ids(), o);
+        return run(ctx, o, progress, arrays, o.precision().arith());
+    }
+
+    /** Jacobians too large to materialize, a decoding too large for the heap. */
+    @Override
+    public void checkPrompt(Transformer m, int[] ids, Options o) {
+        if (!o.matrixFree()) Decomposition.checkMaterializable(ids.length, m.config().dim(), o.precision());
         // per layer and site: cumulative and layer-wise, each at the last position and tokens combined, u and v
         TokenDecoder.checkMemory(8L * o.layers(m.config().layers()).length * o.sites().size() * o.components(), o.components(), o.top());
-        return run(ctx, o, progress, arrays, o.precision().arith());
     }
 
     private static <A> Result run(PromptContext ctx, Options o, Progress progress, ArraySink arrays, Arith<A> ar) {

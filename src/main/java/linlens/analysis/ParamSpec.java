@@ -182,11 +182,15 @@ public record ParamSpec(String name, Kind kind, String description, String defau
             }
             case PRECISION, MLP_PATH -> {
                 if (!v.isTextual()) throw new OptionException("{" + name + "} must be a string" + (v.isNull() ? ", not null" : ""));
+                // the API takes the names it answers with ("fp32", "up"), not the command line's spellings ("F32")
+                Object parsed;
                 try {
-                    return parseText(v.textValue());
+                    parsed = parseText(v.textValue());
                 } catch (IllegalArgumentException e) {
                     throw new OptionException("{" + name + "} must be " + kind.expected);
                 }
+                if (!valueForJson(parsed).equals(v.textValue())) throw new OptionException("{" + name + "} must be " + kind.expected);
+                return parsed;
             }
             case INT_LIST -> {
                 if (!v.isArray() || v.isEmpty()) throw new OptionException(wrong);
@@ -217,8 +221,8 @@ public record ParamSpec(String name, Kind kind, String description, String defau
 
     private static String article(Kind k) {
         return switch (k) {
-            case INT, OPTIONAL_INT, INT_LIST -> "an ";
-            case DOUBLE, FLAG, TEXT, SITE_LIST -> "a ";
+            case INT, OPTIONAL_INT -> "an ";
+            case DOUBLE, FLAG, TEXT, INT_LIST, SITE_LIST -> "a ";
             default -> "";
         };
     }

@@ -90,13 +90,9 @@ public final class Steering implements Analysis<Steering.Options> {
     @Override
     public Result run(PromptContext ctx, Options o, Progress progress, ArraySink arrays) {
         Transformer m = ctx.model();
-        int L = m.config().layers(), d = m.config().dim();
-        int layer = o.layer() != null ? o.layer() : defaultLayer(L);
-        if (layer < 0 || layer >= L) throw new OptionException("{layer}: layer " + layer + " out of range 0.." + (L - 1));
-        int[] sourceIds = ctx.ids(), targetIds = Prompts.encode(m, o.target());
-        if (targetIds.length + o.tokens() > m.config().context())
-            throw new OptionException("{tokens} " + o.tokens() + " out of range 1.." + Math.max(0, m.config().context() - targetIds.length)
-                    + " (the target's " + targetIds.length + " tokens plus {tokens} exceed the model's context of " + m.config().context() + ")");
+        int d = m.config().dim();
+        int layer = layer(m, o);
+        int[] sourceIds = ctx.ids(), targetIds = targetIds(m, o);
         long t0 = System.nanoTime();
         progress.update("source jacobian", 0, 1);
         ForwardTrace src = ctx.trace();
@@ -128,6 +124,29 @@ public final class Steering implements Analysis<Steering.Options> {
         times.put("steered", Vectors.ms(t0));
         return new Result(ctx.modelInfo(), ctx.prompt(), o.target(), layer, o.strength(), ctx.tokens(), ctx.prediction(),
                 plain, steered, times);
+    }
+
+    /** The steered layer within the model, and the target with its continuation within the context. */
+    @Override
+    public void checkPrompt(Transformer m, int[] ids, Options o) {
+        layer(m, o);
+        targetIds(m, o);
+    }
+
+    private static int layer(Transformer m, Options o) {
+        int L = m.config().layers();
+        int layer = o.layer() != null ? o.layer() : defaultLayer(L);
+        if (layer < 0 || layer >= L) throw new OptionException("{layer}: layer " + layer + " out of range 0.." + (L - 1));
+        return layer;
+    }
+
+    /** The target's tokens, refused when they and the continuation would not fit the model's context. */
+    private static int[] targetIds(Transformer m, Options o) {
+        int[] targetIds = Prompts.encode(m, o.target());
+        if (targetIds.length + o.tokens() > m.config().context())
+            throw new OptionException("{tokens} " + o.tokens() + " out of range 1.." + Math.max(0, m.config().context() - targetIds.length)
+                    + " (the target's " + targetIds.length + " tokens plus {tokens} exceed the model's context of " + m.config().context() + ")");
+        return targetIds;
     }
 
     /** Builds the hook for the current sequence (its ids and embeddings). */

@@ -7,6 +7,7 @@ import linlens.analysis.OptionException;
 import linlens.analysis.ParamSpec;
 import linlens.analysis.PromptContext;
 import linlens.model.InputException;
+import linlens.model.Prompts;
 import linlens.model.Transformer;
 import linlens.report.HtmlReport;
 import linlens.report.NpyExport;
@@ -106,8 +107,12 @@ final class AnalysisCommand implements Callable<Integer> {
         Transformer m = common.load(err);
         double loadMs = (System.nanoTime() - t0) / 1e6;
         ParamSpec.checkAgainst(options, m);
-        PromptContext ctx = PromptContext.of(m, prompt, loadMs);
-        common.progress(err, analysis.name() + ": " + ctx.n() + " tokens...");
+        // every refusal (the options against the prompt, then a model that fails its forward pass)
+        // before the first progress line, and before the forward pass where the prompt decides it
+        int[] ids = Prompts.encode(m, prompt);
+        analysis.checkPromptUnchecked(m, ids, options);
+        PromptContext ctx = PromptContext.of(m, prompt, ids, loadMs);
+        common.progress(err, analysis.name() + ": " + ids.length + " tokens...");
         NpyExport ex = export == null ? null : NpyExport.create(export);
         AnalysisResult result;
         try {

@@ -412,7 +412,11 @@ public final class AppServer implements AutoCloseable {
         Job.PromptResult r = job.results.get((int) index);
         if (download == null) return json(200, r.sections);
         var result = r.result;
-        if (result == null) throw new ApiException(404, "prompt " + index + " of job " + job.id + " is not analysed (yet)");
+        if (result == null) {
+            // a decomposition's answer keeps the app's words since its first version
+            String what = job.analysis instanceof linlens.analysis.Decomposition ? "decomposed" : "analysed";
+            throw new ApiException(404, "prompt " + index + " of job " + job.id + " is not " + what + " (yet)");
+        }
         String name = "linlens-job" + job.id + "-" + index + "-" + download;
         return switch (download) {
             case "result.json", "decomposition.json" -> new Reply(200, "application/json",

@@ -197,6 +197,7 @@ final class JobQueue implements AutoCloseable {
             if (ids.length > maxTokens)
                 throw new InputException("prompt too long: " + ids.length + " tokens, this server takes at most " + maxTokens
                         + " (its --max-tokens)");
+            job.analysis.checkPromptUnchecked(m, ids, job.options);
             progress.update("forward pass", 0, 1);
             PromptContext ctx = PromptContext.of(m, prompt, ids, loadMs);
             job.publish(i, Map.of("forward", Figures.Forward.of(ctx)));

@@ -6,6 +6,7 @@ import linlens.model.ForwardPass;
 import linlens.model.ForwardTrace;
 import linlens.model.MlpPath;
 import linlens.model.ModelLoader;
+import linlens.model.Progress;
 import linlens.model.Transformer;
 import org.junit.jupiter.api.Test;
 
@@ -28,14 +29,15 @@ class AffineAnalysesTest {
         int[] ids = linlens.model.FamilyReferenceTest.meta(QWEN2.getParent(), 0);
         ForwardTrace tr = new ForwardPass(m).run(ids);
         int L = m.config().layers();
-        var r = LayerAnalysis.run(m, "", tr, new LayerAnalysis.Options(new int[]{0, L - 1}, List.of(Site.values()),
-                Precision.FP64, MlpPath.UP, 2, 2), s -> {});
+        var r = new LayerAnalysis().run(PromptContext.of(m, "", tr), new LayerAnalysis.Options(new int[]{0, L - 1}, List.of(Site.values()),
+                Precision.FP64, MlpPath.UP, 2, 2), Progress.NONE, ArraySink.NONE);
         for (var s : r.sites()) {
             assertTrue(s.cumulative().relativeError() <= 1e-12, s.layer() + s.key() + " cumulative " + s.cumulative().relativeError());
             assertTrue(s.layerwise().relativeError() <= 1e-12, s.layer() + s.key() + " layer-wise " + s.layerwise().relativeError());
         }
-        int top = Decomposition.topIndices(tr.logits(), 1)[0];
-        var a = Attribution.run(m, "", tr, new Attribution.Options(top, null, true, Precision.FP64, MlpPath.UP)).attribution();
+        int top = Vectors.topIndices(tr.logits(), 1)[0];
+        var a = new Attribution().run(PromptContext.of(m, "", tr), new Attribution.Options(top, null, true, Precision.FP64, MlpPath.UP),
+                Progress.NONE, ArraySink.NONE).attribution();
         assertNotEquals(0.0, a.constant(), "the biased model has a constant term");
         assertTrue(a.relativeError() <= 1e-12, "Σ contributions + constant vs logit: " + a.relativeError());
         double total = a.embeddingDirect();

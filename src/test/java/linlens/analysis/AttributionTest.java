@@ -5,6 +5,7 @@ import linlens.linear.Precision;
 import linlens.model.ForwardPass;
 import linlens.model.ForwardTrace;
 import linlens.model.MlpPath;
+import linlens.model.Progress;
 import linlens.model.Transformer;
 import linlens.testing.TestModels;
 import org.junit.jupiter.api.Test;
@@ -25,7 +26,8 @@ class AttributionTest {
                 "/reference/gemma-3-270m/jacobian/bridge_marin/meta.json").toURI()).toFile());
         int token = meta.get("top_token").asInt();
         for (Precision p : Precision.values()) {
-            var a = Attribution.run(m, PROMPT, tr, new Attribution.Options(token, null, true, p, MlpPath.UP)).attribution();
+            var a = new Attribution().run(PromptContext.of(m, PROMPT, tr), new Attribution.Options(token, null, true, p, MlpPath.UP),
+                    Progress.NONE, ArraySink.NONE).attribution();
             double bound = p == Precision.FP32 ? 1e-5 : 1e-12;
             assertEquals(meta.get("top_logit").asDouble(), a.logit(), 1e-9);
             assertTrue(a.relativeError() <= bound, p + ": Σ contributions vs logit " + a.relativeError());
@@ -50,7 +52,8 @@ class AttributionTest {
         Transformer m = TestModels.gemma();
         ForwardTrace tr = new ForwardPass(m).run(m.tokenizer().encode(PROMPT));
         int only = 1186, first = 1171;
-        var a = Attribution.run(m, PROMPT, tr, new Attribution.Options(only, first, false, Precision.FP64, MlpPath.UP)).attribution();
+        var a = new Attribution().run(PromptContext.of(m, PROMPT, tr), new Attribution.Options(only, first, false, Precision.FP64, MlpPath.UP),
+                Progress.NONE, ArraySink.NONE).attribution();
         assertEquals(tr.logits()[only] - tr.logits()[first], a.logit(), 1e-12);
         assertEquals(a.logit(), a.sum(), 1e-10);
     }

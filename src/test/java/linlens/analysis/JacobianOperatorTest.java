@@ -103,8 +103,8 @@ class JacobianOperatorTest {
             double[] scale = scale(LAYER, site), vec = LayerAnalysis.siteVector(tr, LAYER, site, d), out = new double[d];
             for (int i = 0; i < d; i++) out[i] = vec[i] * scale[i];
             int[] all = JacobianOperator.allPositions(sys);
-            double cum = Decomposition.relativeError(JacobianOperator.site(sys, LAYER, site, scale, false, all).apply(tr.x()), out);
-            double lw = Decomposition.relativeError(JacobianOperator.site(sys, LAYER, site, scale, true, all).apply(tr.resid()[LAYER]), out);
+            double cum = Vectors.relativeError(JacobianOperator.site(sys, LAYER, site, scale, false, all).apply(tr.x()), out);
+            double lw = Vectors.relativeError(JacobianOperator.site(sys, LAYER, site, scale, true, all).apply(tr.resid()[LAYER]), out);
             assertTrue(cum <= 1e-12 && lw <= 1e-12, site + ": cumulative " + cum + ", layer-wise " + lw);
         }
         assertThrows(IllegalArgumentException.class, () -> JacobianOperator.finalOutput(sys, new int[]{0, 0}));

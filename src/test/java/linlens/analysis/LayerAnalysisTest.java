@@ -9,6 +9,7 @@ import linlens.linear.Site;
 import linlens.model.ForwardPass;
 import linlens.model.ForwardTrace;
 import linlens.model.MlpPath;
+import linlens.model.Progress;
 import linlens.model.Transformer;
 import linlens.testing.TestModels;
 import org.junit.jupiter.api.Test;
@@ -81,8 +82,8 @@ class LayerAnalysisTest {
         Transformer m = TestModels.gemma();
         String prompt = "The Golden";
         ForwardTrace tr = new ForwardPass(m).run(m.tokenizer().encode(prompt));
-        var r = LayerAnalysis.run(m, prompt, tr, new LayerAnalysis.Options(new int[]{3, 17}, List.of(Site.values()),
-                Precision.FP64, MlpPath.UP, 2, 3), s -> {});
+        var r = new LayerAnalysis().run(PromptContext.of(m, prompt, tr), new LayerAnalysis.Options(new int[]{3, 17},
+                List.of(Site.values()), Precision.FP64, MlpPath.UP, 2, 3), Progress.NONE, ArraySink.NONE);
         assertEquals(6, r.sites().size());
         for (var s : r.sites()) {
             assertTrue(s.cumulative().relativeError() <= 1e-12, s.layer() + s.key() + " cumulative " + s.cumulative().relativeError());
@@ -108,8 +109,8 @@ class LayerAnalysisTest {
         String prompt = "The Golden";
         ForwardTrace tr = new ForwardPass(m).run(m.tokenizer().encode(prompt));
         var o = new LayerAnalysis.Options(new int[]{5, 17}, List.of(Site.values()), Precision.FP32, MlpPath.UP, 2, 3);
-        var full = LayerAnalysis.run(m, prompt, tr, o, s -> {});
-        var mf = LayerAnalysis.run(m, prompt, tr, o.matrixFree(8), s -> {});
+        var full = new LayerAnalysis().run(PromptContext.of(m, prompt, tr), o, Progress.NONE, ArraySink.NONE);
+        var mf = new LayerAnalysis().run(PromptContext.of(m, prompt, tr), o.matrixFree(8), Progress.NONE, ArraySink.NONE);
         assertNull(full.matrixFree());
         assertEquals(8, mf.matrixFree().k());
         assertTrue(mf.matrixFree().sweeps() > 0);

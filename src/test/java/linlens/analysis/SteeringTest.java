@@ -1,6 +1,7 @@
 package linlens.analysis;
 
 import linlens.model.MlpPath;
+import linlens.model.Progress;
 import linlens.model.Transformer;
 import linlens.testing.TestModels;
 import org.junit.jupiter.api.Test;
@@ -11,11 +12,12 @@ class SteeringTest {
     @Test
     void zeroStrengthLeavesGenerationUnchangedAndStrengthChangesIt() {
         Transformer m = TestModels.gemma();
-        int[] src = m.tokenizer().encode("The Golden Gate Bridge"), tgt = m.tokenizer().encode("My favorite place is");
-        var none = Steering.run(m, "s", src, "t", tgt, new Steering.Options(11, 0.0, 6, MlpPath.UP));
+        var source = PromptContext.of(m, "The Golden Gate Bridge", -1);
+        String target = "My favorite place is";
+        var none = new Steering().run(source, new Steering.Options(target, 11, 0.0, 6, MlpPath.UP), Progress.NONE, ArraySink.NONE);
         assertEquals(none.unsteered().tokenIds(), none.steered().tokenIds(), "λ = 0 must not change the continuation");
         assertEquals(6, none.unsteered().tokenIds().size());
-        var strong = Steering.run(m, "s", src, "t", tgt, new Steering.Options(11, 1.0, 6, MlpPath.UP));
+        var strong = new Steering().run(source, new Steering.Options(target, 11, 1.0, 6, MlpPath.UP), Progress.NONE, ArraySink.NONE);
         assertEquals(none.unsteered().tokenIds(), strong.unsteered().tokenIds());
         assertNotEquals(strong.unsteered().tokenIds(), strong.steered().tokenIds(), "λ = 1 should change the continuation");
         assertEquals(11, Steering.defaultLayer(18));

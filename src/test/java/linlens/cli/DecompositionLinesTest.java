@@ -1,6 +1,8 @@
 package linlens.cli;
 
+import linlens.analysis.ArraySink;
 import linlens.analysis.Decomposition;
+import linlens.analysis.PromptContext;
 import linlens.linear.Precision;
 import linlens.model.MlpPath;
 import linlens.model.ModelLoader;
@@ -10,9 +12,7 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -33,9 +33,8 @@ class DecompositionLinesTest {
 
     private static void check(int components, int d) {
         int[] ids = TINY.tokenizer().encode("hello world");
-        Map<String, Double> times = new LinkedHashMap<>();
-        var detail = Decomposition.run(TINY, "hello world", Decomposition.forward(TINY, ids, times),
-                new Decomposition.Options(Precision.FP64, MlpPath.UP, components, 2), times, Progress.NONE);
+        var detail = new Decomposition().run(PromptContext.of(TINY, "hello world", ids, -1),
+                new Decomposition.Options(Precision.FP64, MlpPath.UP, components, 2), Progress.NONE, ArraySink.NONE);
         double[] jac = (double[]) detail.jacobian();
         int n = ids.length, expected = Math.min(components, d);
         List<Decomposition.PositionSvd> svd = detail.result().svd();

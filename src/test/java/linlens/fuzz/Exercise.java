@@ -1,6 +1,6 @@
 package linlens.fuzz;
 
-import linlens.analysis.Decomposition;
+import linlens.analysis.Prediction;
 import linlens.format.StoredMatrix;
 import linlens.model.ForwardPass;
 import linlens.model.Prompts;
@@ -29,6 +29,6 @@ final class Exercise {
     static void forward(Transformer m) {
         int[] ids = Prompts.encode(m, PROMPT);
         var trace = new ForwardPass(m).run(ids);
-        for (var c : Decomposition.predict(m, trace, 5).top()) c.text();
+        for (var c : Prediction.of(m, trace, 5).top()) c.text();
     }
 }

@@ -1,6 +1,7 @@
 package linlens.fuzz;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import linlens.analysis.Decomposition;
 import linlens.serve.ApiException;
 import linlens.serve.JobRequest;
 
@@ -28,8 +29,13 @@ class JobRequestFuzzTest {
         if (r.prompts().isEmpty() || r.prompts().size() > JobRequest.MAX_PROMPTS) throw new AssertionError("prompt count " + r.prompts().size());
         for (String p : r.prompts())
             if (p.isBlank() || p.length() > JobRequest.MAX_PROMPT_CHARS) throw new AssertionError("prompt of " + p.length() + " chars accepted");
-        if (r.components() < 1 || r.components() > JobRequest.MAX_COMPONENTS) throw new AssertionError("components " + r.components());
-        if (r.top() < 1 || r.top() > JobRequest.MAX_TOP) throw new AssertionError("top " + r.top());
-        if (r.precision() == null || r.mlpPath() == null) throw new AssertionError("parsed without precision or MLP path");
+        if (r.analysisType() == null || !r.analysisType().optionsType().isInstance(r.options()))
+            throw new AssertionError("parsed without the options of analysis " + r.analysis());
+        // the seeds are decompose requests; another analysis's options are checked by its own ParamSpec bounds
+        if (r.options() instanceof Decomposition.Options o) {
+            if (o.components() < 1 || o.components() > JobRequest.MAX_COMPONENTS) throw new AssertionError("components " + o.components());
+            if (o.top() < 1 || o.top() > JobRequest.MAX_TOP) throw new AssertionError("top " + o.top());
+            if (o.precision() == null || o.mlpPath() == null) throw new AssertionError("parsed without precision or MLP path");
+        }
     }
 }

@@ -1,6 +1,6 @@
 package linlens.linear;
 
-import linlens.analysis.Decomposition;
+import linlens.analysis.Vectors;
 import linlens.blas.Arith;
 import linlens.model.ForwardPass;
 import linlens.model.ForwardTrace;
@@ -37,7 +37,7 @@ class DetachedSystemTest {
     /** Σ J_i x_i through the forward sweep (no J formed). */
     static <A> double reconstructionError(ForwardTrace tr, MlpPath path, Arith<A> ar) {
         DetachedSystem<A> s = new DetachedSystem<>(TestModels.gemma(), tr, path, ar);
-        return Decomposition.relativeError(toDoubles(ar, s.jvp(ar.fromDoubles(tr.x()), 1), tr.y().length), tr.y());
+        return Vectors.relativeError(toDoubles(ar, s.jvp(ar.fromDoubles(tr.x()), 1), tr.y().length), tr.y());
     }
 
     @Test
@@ -53,7 +53,7 @@ class DetachedSystemTest {
     private static <A> double materializedError(ForwardTrace tr, Arith<A> ar) {
         DetachedSystem<A> s = new DetachedSystem<>(TestModels.gemma(), tr, MlpPath.UP, ar);
         A j = s.jacobian(256L << 20);
-        return Decomposition.relativeError(toDoubles(ar, s.apply(j, ar.fromDoubles(tr.x())), tr.y().length), tr.y());
+        return Vectors.relativeError(toDoubles(ar, s.apply(j, ar.fromDoubles(tr.x())), tr.y().length), tr.y());
     }
 
     @ParameterizedTest
@@ -100,6 +100,6 @@ class DetachedSystemTest {
         u[0] = 1;
         double[] up = new DetachedSystem<>(TestModels.gemma(), tr, MlpPath.UP, Arith.F64).vjp(u, 1);
         double[] gate = new DetachedSystem<>(TestModels.gemma(), tr, MlpPath.GATE, Arith.F64).vjp(u, 1);
-        assertTrue(Decomposition.relativeError(gate, up) > 1e-3, "the two linear paths should differ (METHOD.md 2)");
+        assertTrue(Vectors.relativeError(gate, up) > 1e-3, "the two linear paths should differ (METHOD.md 2)");
     }
 }

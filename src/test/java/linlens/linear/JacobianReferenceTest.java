@@ -100,7 +100,7 @@ class JacobianReferenceTest {
         for (int t = 0; t < n; t++)
             for (int r = 0; r < d; r++)
                 for (int c = 0; c < d; c++) y[r] += jac[(t * d + r) * d + c] * tr.x()[t * d + c];
-        double recon = linlens.analysis.Decomposition.relativeError(y, tr.y());
+        double recon = linlens.analysis.Vectors.relativeError(y, tr.y());
         double expected = meta.get("ordinary_reconstruction_rel_error").asDouble();
         System.out.printf("%s ordinary reconstruction error %.6f (autograd %.6f)%n", name, recon, expected);
         assertEquals(expected, recon, 1e-6 * expected, "the ordinary Jacobian's reconstruction error");

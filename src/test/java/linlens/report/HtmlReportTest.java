@@ -2,7 +2,11 @@ package linlens.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import linlens.analysis.ArraySink;
 import linlens.analysis.Decomposition;
+import linlens.analysis.Figures;
+import linlens.analysis.PromptContext;
+import linlens.analysis.Vectors;
 import linlens.linear.Precision;
 import linlens.model.ForwardPass;
 import linlens.model.ForwardTrace;
@@ -19,7 +23,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -41,29 +44,29 @@ class HtmlReportTest {
         Transformer m = TestModels.gemma();
         int[] ids = Prompts.encode(m, "The Golden");
         trace = new ForwardPass(m).run(ids);
-        detail = Decomposition.run(m, "The Golden", trace, new Decomposition.Options(Precision.FP32, MlpPath.UP, 2, 3),
-                new LinkedHashMap<>(), Progress.NONE);
+        detail = new Decomposition().run(PromptContext.of(m, "The Golden", trace), new Decomposition.Options(Precision.FP32, MlpPath.UP, 2, 3),
+                Progress.NONE, ArraySink.NONE);
     }
 
     @Test
     void scatterPlotsTheForwardPassOutputAgainstTheReconstruction() {
         var s = Figures.reconstruction(detail).series().getFirst();
         assertArrayEquals(trace.y(), s.y());
-        assertTrue(Decomposition.relativeError(s.reconstructed(), trace.y()) <= 1e-5);
-        assertEquals(s.relativeError(), Decomposition.relativeError(s.reconstructed(), trace.y()), 1e-12);
+        assertTrue(Vectors.relativeError(s.reconstructed(), trace.y()) <= 1e-5);
+        assertEquals(s.relativeError(), Vectors.relativeError(s.reconstructed(), trace.y()), 1e-12);
     }
 
     @Test
     void scatterAddsTheOrdinaryJacobianWhenItWasComputed() {
         assertEquals(1, Figures.reconstruction(detail).series().size(), "no ordinary series unless asked");
         Transformer m = TestModels.gemma();
-        var withOrdinary = Decomposition.run(m, "The Golden", Decomposition.forward(m, trace.ids(), new LinkedHashMap<>(), true),
-                new Decomposition.Options(Precision.FP32, MlpPath.UP, 1, 1, true, null), new LinkedHashMap<>(), Progress.NONE);
+        var withOrdinary = new Decomposition().run(PromptContext.of(m, "The Golden", trace.ids(), -1),
+                new Decomposition.Options(Precision.FP32, MlpPath.UP, 1, 1, true, false, null), Progress.NONE, ArraySink.NONE);
         var series = Figures.reconstruction(withOrdinary).series();
         assertEquals(List.of("detached Jacobian", "ordinary Jacobian"), series.stream().map(Figures.Scatter::label).toList());
         var ordinary = series.get(1);
         assertArrayEquals(trace.y(), ordinary.y());
-        double err = Decomposition.relativeError(ordinary.reconstructed(), trace.y());
+        double err = Vectors.relativeError(ordinary.reconstructed(), trace.y());
         assertTrue(err > 0.1, "the ordinary Jacobian does not reconstruct y: " + err);
         assertEquals(withOrdinary.result().nonlinearReconstruction().relativeError(), ordinary.relativeError(), 0);
         assertEquals(err, ordinary.relativeError(), 1e-12);

@@ -2,7 +2,8 @@ package linlens.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import linlens.analysis.Decomposition;
+import linlens.analysis.Prediction;
+import linlens.analysis.Vectors;
 import linlens.format.Npy;
 import linlens.model.ForwardPass;
 import linlens.model.ForwardTrace;
@@ -127,7 +128,7 @@ class AppServerTest {
         Transformer m = TestModels.gemma();
         int[] ids = Prompts.encode(m, "The Golden");
         ForwardTrace tr = new ForwardPass(m).run(ids);
-        var expected = Decomposition.predict(m, tr, 5);
+        var expected = Prediction.of(m, tr, 5);
         Reply decReply = call("GET", "/api/jobs/" + id + "/results/0/decomposition.json", null);
         assertDownload(decReply, "linlens-job" + id + "-0-decomposition.json", true);
         JsonNode dec = decReply.json();
@@ -148,7 +149,7 @@ class AppServerTest {
         for (int t = 0; t < n; t++)
             for (int row = 0; row < d; row++)
                 for (int c = 0; c < d; c++) yHat[row] += jac.values()[(t * d + row) * d + c] * x[t * d + c];
-        assertTrue(Decomposition.relativeError(yHat, tr.y()) < 1e-5);
+        assertTrue(Vectors.relativeError(yHat, tr.y()) < 1e-5);
         assertArrayEquals(tr.y(), Npy.read(dir.resolve("y.npy")).values(), 0);
         assertArrayEquals(new int[]{n, d}, Npy.read(dir.resolve("singular_values.npy")).shape());
 

@@ -101,7 +101,7 @@ class JobFailureTest {
             job.publish(0, java.util.Map.of("ok", 1));
         })) {
             List<Job> jobs = new ArrayList<>();
-            for (int i = 0; i <= throwables.size(); i++) jobs.add(queue.submit("model", List.of(Integer.toString(i)), options));
+            for (int i = 0; i <= throwables.size(); i++) jobs.add(queue.submit("model", List.of(Integer.toString(i)), new Decomposition(), options));
             for (int i = 0; i < 400 && !jobs.getLast().finished(); i++) Thread.sleep(25);
             for (int i = 0; i < throwables.size(); i++) {
                 Job j = jobs.get(i);

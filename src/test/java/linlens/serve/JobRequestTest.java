@@ -1,5 +1,6 @@
 package linlens.serve;
 
+import linlens.analysis.Decomposition;
 import linlens.linear.Precision;
 import linlens.model.MlpPath;
 import org.junit.jupiter.api.Test;
@@ -24,10 +25,11 @@ class JobRequestTest {
     @Test
     void aValidRequestWithDefaultsAndWithEveryOption() {
         JobRequest r = parse("{\"model\":\"m\",\"prompts\":[\"Hi\"]}");
-        assertEquals(new JobRequest("m", List.of("Hi"), Precision.FP32, MlpPath.UP, 8, 8), r);
+        assertEquals(new JobRequest("decompose", "m", List.of("Hi"), new Decomposition.Options(Precision.FP32, MlpPath.UP, 8, 8)), r);
         r = parse("{\"model\":\"m\",\"prompts\":[\"a\",\"b\"],\"precision\":\"fp64\",\"mlp_path\":\"gate\",\"components\":64,\"top\":1}");
-        assertEquals(new JobRequest("m", List.of("a", "b"), Precision.FP64, MlpPath.GATE, 64, 1), r);
-        assertEquals(1, parse(" {\"model\":\"m\",\"prompts\":[\"a\"],\"components\":1} \n").components(), "white space around is fine");
+        assertEquals(new JobRequest("decompose", "m", List.of("a", "b"), new Decomposition.Options(Precision.FP64, MlpPath.GATE, 64, 1)), r);
+        assertEquals(1, ((Decomposition.Options) parse(" {\"model\":\"m\",\"prompts\":[\"a\"],\"components\":1} \n").options()).components(),
+                "white space around is fine");
     }
 
     @Test
