@@ -1,54 +1,21 @@
 package linlens.blas;
 
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
-import java.lang.invoke.MethodHandle;
 import java.util.concurrent.atomic.LongAdder;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
-import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-
 /**
- * OpenBLAS (with its LAPACK) called through the Java foreign-function API.
- *
- * <p>The native library comes from the {@code org.bytedeco:openblas} jar; JavaCPP's loader
- * extracts and loads it, and we bind the few C entry points we need directly. Calls are
- * "critical" so Java heap arrays are passed to BLAS without copying. All matrices are
- * row-major.
+ * The one entry point for dense linear algebra: GEMM, thin SVD and the thread count, with the
+ * GEMM flop and time counters. All matrices are row-major. The work is done by a
+ * {@link GemmBackend}, chosen by the system property {@value #PROPERTY} (read once, at the first
+ * call): {@value OpenBlasBackend#NAME} ({@link OpenBlasBackend}, the default) or
+ * {@value JavaBackend#NAME} ({@link JavaBackend}, plain loops: a cross-check and a template).
+ * To add a backend, implement {@link GemmBackend} and give it a name in {@link #named}.
  */
 public final class Blas {
-    private static final int ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
+    /** The system property naming the backend. */
+    public static final String PROPERTY = "linlens.gemm";
 
-    private static final MethodHandle SGEMM, DGEMM, SGESDD, DGESDD, SET_THREADS, GET_THREADS;
-
-    static {
-        try {
-            org.bytedeco.javacpp.Loader.load(org.bytedeco.openblas.global.openblas_nolapack.class);
-            org.bytedeco.javacpp.Loader.load(org.bytedeco.openblas.global.openblas.class);
-        } catch (Throwable t) {
-            throw new ExceptionInInitializerError("cannot load the OpenBLAS native library: " + t);
-        }
-        Linker linker = Linker.nativeLinker();
-        SymbolLookup lookup = SymbolLookup.loaderLookup();
-        Linker.Option critical = Linker.Option.critical(true);
-        FunctionDescriptor gemmF = FunctionDescriptor.ofVoid(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
-                JAVA_FLOAT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_FLOAT, ADDRESS, JAVA_INT);
-        FunctionDescriptor gemmD = FunctionDescriptor.ofVoid(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
-                JAVA_DOUBLE, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT);
-        FunctionDescriptor gesdd = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_BYTE, JAVA_INT, JAVA_INT,
-                ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT);
-        SGEMM = linker.downcallHandle(find(lookup, "cblas_sgemm"), gemmF, critical);
-        DGEMM = linker.downcallHandle(find(lookup, "cblas_dgemm"), gemmD, critical);
-        SGESDD = linker.downcallHandle(find(lookup, "LAPACKE_sgesdd"), gesdd, critical);
-        DGESDD = linker.downcallHandle(find(lookup, "LAPACKE_dgesdd"), gesdd, critical);
-        SET_THREADS = linker.downcallHandle(find(lookup, "openblas_set_num_threads"), FunctionDescriptor.ofVoid(JAVA_INT));
-        GET_THREADS = linker.downcallHandle(find(lookup, "openblas_get_num_threads"), FunctionDescriptor.of(JAVA_INT));
-    }
+    /** Null until the first call reads {@value #PROPERTY}. */
+    private static volatile GemmBackend backend;
 
     /** Floating-point operations of every GEMM so far (2·m·n·k each): what benchmarks divide by. */
     private static final LongAdder GEMM_FLOPS = new LongAdder();
@@ -57,38 +24,61 @@ public final class Blas {
 
     private Blas() {}
 
+    /** The backend for a {@value #PROPERTY} value; an unknown name is refused in one line. */
+    static GemmBackend named(String name) {
+        return switch (name) {
+            case OpenBlasBackend.NAME -> new OpenBlasBackend();
+            case JavaBackend.NAME -> new JavaBackend();
+            default -> throw new IllegalArgumentException("unknown GEMM backend '" + name + "' in -D" + PROPERTY
+                    + " (known: " + OpenBlasBackend.NAME + ", " + JavaBackend.NAME + ")");
+        };
+    }
+
+    /** The backend every call goes to, selected from {@value #PROPERTY} at the first call. */
+    public static GemmBackend backend() {
+        GemmBackend b = backend;
+        return b != null ? b : select();
+    }
+
+    private static synchronized GemmBackend select() {
+        if (backend == null) backend = named(System.getProperty(PROPERTY, OpenBlasBackend.NAME));
+        return backend;
+    }
+
+    /**
+     * Replaces the backend for the whole JVM; returns the previous one. For tests that compare
+     * backends: a call running on another thread meanwhile may land on either.
+     */
+    static GemmBackend use(GemmBackend b) {
+        synchronized (Blas.class) {
+            GemmBackend previous = backend();
+            backend = b;
+            return previous;
+        }
+    }
+
     /** Total GEMM floating-point operations issued through this class since the JVM started. */
     public static long gemmFlops() { return GEMM_FLOPS.sum(); }
 
     /** Nanoseconds spent inside GEMM calls through this class since the JVM started (summed over calling threads). */
     public static long gemmNanos() { return GEMM_NANOS.sum(); }
 
-    private static MemorySegment find(SymbolLookup lookup, String name) {
-        return lookup.find(name).orElseThrow(() -> new ExceptionInInitializerError("OpenBLAS has no symbol " + name));
-    }
+    public static void setThreads(int n) { backend().setThreads(n); }
 
-    public static void setThreads(int n) {
-        try { SET_THREADS.invokeExact(n); } catch (Throwable t) { throw new IllegalStateException(t); }
-    }
-
-    public static int threads() {
-        try { return (int) GET_THREADS.invokeExact(); } catch (Throwable t) { throw new IllegalStateException(t); }
-    }
-
-    static MemorySegment at(float[] a, long off) { return MemorySegment.ofArray(a).asSlice(off * Float.BYTES); }
-    static MemorySegment at(double[] a, long off) { return MemorySegment.ofArray(a).asSlice(off * Double.BYTES); }
+    public static int threads() { return backend().threads(); }
 
     /** C[m×n] = alpha · op(A) · op(B) + beta · C, row-major, op = transpose when the flag is set. */
     public static void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                              float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                              float beta, float[] c, int cOff, int ldc) {
         if (m == 0 || n == 0) return;
+        GemmBackend be = backend();
         GEMM_FLOPS.add(2L * m * n * k);
         long t0 = System.nanoTime();
-        try {
-            SGEMM.invokeExact(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k,
-                    alpha, at(a, aOff), lda, at(b, bOff), ldb, beta, at(c, cOff), ldc);
-        } catch (Throwable t) { throw rethrow(t); }
+        // The hot spot: nearly all of every command's time is spent in this call (and its fp64
+        // twin below). The forward pass, the detached system's sweeps and the Jacobian are chains
+        // of products with weight tiles; the rest is streaming loops over the same arrays.
+        be.sgemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
         GEMM_NANOS.add(System.nanoTime() - t0);
     }
 
@@ -97,12 +87,10 @@ public final class Blas {
                              double[] a, int aOff, int lda, double[] b, int bOff, int ldb,
                              double beta, double[] c, int cOff, int ldc) {
         if (m == 0 || n == 0) return;
+        GemmBackend be = backend();
         GEMM_FLOPS.add(2L * m * n * k);
         long t0 = System.nanoTime();
-        try {
-            DGEMM.invokeExact(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k,
-                    alpha, at(a, aOff), lda, at(b, bOff), ldb, beta, at(c, cOff), ldc);
-        } catch (Throwable t) { throw rethrow(t); }
+        be.dgemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
         GEMM_NANOS.add(System.nanoTime() - t0);
     }
 
@@ -111,27 +99,11 @@ public final class Blas {
      * r = min(m, n), singular values descending.
      */
     public static void sgesdd(int m, int n, float[] a, float[] s, float[] u, float[] vt) {
-        int r = Math.min(m, n);
-        int info;
-        try {
-            info = (int) SGESDD.invokeExact(ROW_MAJOR, (byte) 'S', m, n, at(a, 0), n, at(s, 0), at(u, 0), r, at(vt, 0), n);
-        } catch (Throwable t) { throw rethrow(t); }
-        if (info != 0) throw new ArithmeticException("LAPACK sgesdd failed with info=" + info);
+        backend().sgesdd(m, n, a, s, u, vt);
     }
 
     /** Double-precision {@link #sgesdd}. */
     public static void dgesdd(int m, int n, double[] a, double[] s, double[] u, double[] vt) {
-        int r = Math.min(m, n);
-        int info;
-        try {
-            info = (int) DGESDD.invokeExact(ROW_MAJOR, (byte) 'S', m, n, at(a, 0), n, at(s, 0), at(u, 0), r, at(vt, 0), n);
-        } catch (Throwable t) { throw rethrow(t); }
-        if (info != 0) throw new ArithmeticException("LAPACK dgesdd failed with info=" + info);
-    }
-
-    private static RuntimeException rethrow(Throwable t) {
-        if (t instanceof RuntimeException r) return r;
-        if (t instanceof Error e) throw e;
-        return new IllegalStateException(t);
+        backend().dgesdd(m, n, a, s, u, vt);
     }
 }
