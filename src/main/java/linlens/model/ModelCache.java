@@ -40,10 +40,7 @@ public final class ModelCache {
 
     private ModelCache() {}
 
-    public static Path dir() {
-        String env = System.getenv("LINLENS_MODELS");
-        return env != null && !env.isBlank() ? Path.of(env) : Path.of(System.getProperty("user.home"), ".cache", "linlens", "models");
-    }
+    public static Path dir() { return linlens.format.CacheDirectory.models(); }
 
     /** A path to an existing file or folder, or the name of a cached model. */
     public static Path resolve(String model) {

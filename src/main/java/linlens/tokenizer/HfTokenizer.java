@@ -100,7 +100,7 @@ public final class HfTokenizer implements Tokenizer {
      * Special tokens written in the text are always recognised (the tokenizers library's behaviour); {@code parseSpecial} has no effect.
      *
      * @throws IllegalArgumentException for a lone UTF-16 surrogate: the JNI string conversion would
-     *         turn it into replacement characters the user never typed ({@code linlens.model.Prompts}
+     *         turn it into replacement characters the user never typed (the model package's prompt check
      *         refuses such prompts before they get here)
      */
     @Override

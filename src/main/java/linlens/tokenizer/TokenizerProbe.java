@@ -1,8 +1,8 @@
 package linlens.tokenizer;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import linlens.format.CacheDirectory;
 import linlens.format.ModelFormatException;
-import linlens.model.ModelCache;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -146,7 +146,7 @@ public final class TokenizerProbe {
      * Passes are lines of a hidden plain file in the model cache (a folder there would be listed
      * as a model); a line is appended in one write, so concurrent probes do not corrupt it.
      */
-    private static Path passFile() { return ModelCache.dir().resolve(".tokenizer-probes"); }
+    private static Path passFile() { return CacheDirectory.models().resolve(".tokenizer-probes"); }
 
     private static boolean passedBefore(String key) {
         try {

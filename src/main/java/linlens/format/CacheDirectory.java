@@ -1,0 +1,17 @@
+package linlens.format;
+
+import java.nio.file.Path;
+
+/**
+ * Where Linear Lens keeps what it fetches and remembers: {@code $LINLENS_MODELS}, default
+ * {@code ~/.cache/linlens/models}. Here, below the packages that use it (the model cache, the
+ * tokenizer probe's record of checked files), so that neither depends on the other.
+ */
+public final class CacheDirectory {
+    private CacheDirectory() {}
+
+    public static Path models() {
+        String env = System.getenv("LINLENS_MODELS");
+        return env != null && !env.isBlank() ? Path.of(env) : Path.of(System.getProperty("user.home"), ".cache", "linlens", "models");
+    }
+}
