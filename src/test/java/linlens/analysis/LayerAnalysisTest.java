@@ -10,6 +10,7 @@ import linlens.model.ForwardPass;
 import linlens.model.ForwardTrace;
 import linlens.model.MlpPath;
 import linlens.model.Transformer;
+import linlens.testing.RealModel;
 import linlens.testing.TestModels;
 import org.junit.jupiter.api.Test;
 
@@ -23,6 +24,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * cumulative and layer-wise Jacobians of layer / attn / mlp outputs, fp64 to 1e-12 and fp32 to
  * 1e-5 of the largest entry; and the analysis's own reconstruction checks.
  */
+@RealModel
 class LayerAnalysisTest {
     @Test
     void siteJacobiansMatchAutograd() throws Exception {

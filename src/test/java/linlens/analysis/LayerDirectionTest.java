@@ -6,6 +6,7 @@ import linlens.model.ForwardPass;
 import linlens.model.ForwardTrace;
 import linlens.model.MlpPath;
 import linlens.model.Transformer;
+import linlens.testing.RealModel;
 import linlens.testing.TestModels;
 import org.junit.jupiter.api.Test;
 
@@ -18,6 +19,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * Jacobians. One deep layer alone is cheaper in reverse (1 sweep of 18 layers vs n·18 rows);
  * many layers of a short prompt are cheaper forward. Compared through the spectra they report.
  */
+@RealModel
 class LayerDirectionTest {
     @Test
     void forwardAndReverseSweepsAgree() {

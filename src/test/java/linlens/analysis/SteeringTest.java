@@ -2,11 +2,13 @@ package linlens.analysis;
 
 import linlens.model.MlpPath;
 import linlens.model.Transformer;
+import linlens.testing.RealModel;
 import linlens.testing.TestModels;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+@RealModel
 class SteeringTest {
     @Test
     void zeroStrengthLeavesGenerationUnchangedAndStrengthChangesIt() {
