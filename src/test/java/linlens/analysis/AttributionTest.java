@@ -7,6 +7,7 @@ import linlens.model.ForwardTrace;
 import linlens.model.MlpPath;
 import linlens.model.Progress;
 import linlens.model.Transformer;
+import linlens.testing.RealModel;
 import linlens.testing.TestModels;
 import org.junit.jupiter.api.Test;
 
@@ -15,6 +16,7 @@ import java.nio.file.Path;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Exact attribution: contributions sum to the logit and match autograd's split (reference/make_jacobians.py). */
+@RealModel
 class AttributionTest {
     static final String PROMPT = "The bridge out of Marin is the";
 

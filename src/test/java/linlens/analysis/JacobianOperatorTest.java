@@ -8,6 +8,7 @@ import linlens.model.ForwardTrace;
 import linlens.model.MlpPath;
 import linlens.model.Prompts;
 import linlens.model.Transformer;
+import linlens.testing.RealModel;
 import linlens.testing.TestModels;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -23,6 +24,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * {@code jacobian}) to fp32 rounding, and to fp64 rounding in fp64; for all positions and for a
  * subset of them.
  */
+@RealModel
 class JacobianOperatorTest {
     static final int LAYER = 8, K = 3;
     static final double F32_TOL = 2e-5, F64_TOL = 1e-12;

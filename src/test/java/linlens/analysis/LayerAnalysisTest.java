@@ -11,6 +11,7 @@ import linlens.model.ForwardTrace;
 import linlens.model.MlpPath;
 import linlens.model.Progress;
 import linlens.model.Transformer;
+import linlens.testing.RealModel;
 import linlens.testing.TestModels;
 import org.junit.jupiter.api.Test;
 
@@ -24,6 +25,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * cumulative and layer-wise Jacobians of layer / attn / mlp outputs, fp64 to 1e-12 and fp32 to
  * 1e-5 of the largest entry; and the analysis's own reconstruction checks.
  */
+@RealModel
 class LayerAnalysisTest {
     @Test
     void siteJacobiansMatchAutograd() throws Exception {

@@ -7,6 +7,7 @@ import linlens.model.ForwardTrace;
 import linlens.model.MlpPath;
 import linlens.model.Progress;
 import linlens.model.Transformer;
+import linlens.testing.RealModel;
 import linlens.testing.TestModels;
 import org.junit.jupiter.api.Test;
 
@@ -19,6 +20,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * Jacobians. One deep layer alone is cheaper in reverse (1 sweep of 18 layers vs n·18 rows);
  * many layers of a short prompt are cheaper forward. Compared through the spectra they report.
  */
+@RealModel
 class LayerDirectionTest {
     @Test
     void forwardAndReverseSweepsAgree() {

@@ -9,6 +9,7 @@ import linlens.model.ForwardTrace;
 import linlens.model.MlpPath;
 import linlens.model.Prompts;
 import linlens.model.Transformer;
+import linlens.testing.RealModel;
 import linlens.testing.TestModels;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -23,6 +24,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * estimated triplet nearly exact (small residual), and the principal angles between the estimated
  * and exact singular subspaces reported.
  */
+@RealModel
 class MatrixFreeSvdTest {
     static final int K = 8;
     static final double SIGMA_TOL = 1e-3, ANGLE_TOL = 1e-3, RESIDUAL_TOL = 0.05;

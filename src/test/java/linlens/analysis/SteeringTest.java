@@ -3,11 +3,13 @@ package linlens.analysis;
 import linlens.model.MlpPath;
 import linlens.model.Progress;
 import linlens.model.Transformer;
+import linlens.testing.RealModel;
 import linlens.testing.TestModels;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+@RealModel
 class SteeringTest {
     @Test
     void zeroStrengthLeavesGenerationUnchangedAndStrengthChangesIt() {

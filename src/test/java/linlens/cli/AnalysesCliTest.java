@@ -3,6 +3,7 @@ package linlens.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import linlens.format.Npy;
+import linlens.testing.RealModel;
 import linlens.testing.TestModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,6 +16,7 @@ import static linlens.cli.CliErrorsTest.run;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** The analysis commands end to end: their JSON (schema in the README) and their bad input. */
+@RealModel
 class AnalysesCliTest {
     @TempDir Path dir;
 

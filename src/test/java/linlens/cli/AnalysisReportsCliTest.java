@@ -2,6 +2,7 @@ package linlens.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import linlens.testing.ReportData;
+import linlens.testing.RealModel;
 import linlens.testing.TestModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,6 +20,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * whose section carries the command's result (the JSON written beside it), and a --report target
  * that is checked before the long work. (webtest/ checks that chromium draws the figures.)
  */
+@RealModel
 class AnalysisReportsCliTest {
     @TempDir Path dir;
 

@@ -3,6 +3,7 @@ package linlens.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import linlens.model.ModelConfig;
+import linlens.testing.RealModel;
 import linlens.testing.TestModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -13,6 +14,7 @@ import java.nio.file.Path;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** linlens bench end to end on the real model: its report and its bad-input handling (no timing asserted). */
+@RealModel
 class BenchCliTest {
     @TempDir Path dir;
 

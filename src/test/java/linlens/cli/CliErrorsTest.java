@@ -1,5 +1,6 @@
 package linlens.cli;
 
+import linlens.testing.RealModel;
 import linlens.testing.TestModels;
 import linlens.testing.TinyGguf;
 import org.junit.jupiter.api.Test;
@@ -50,6 +51,7 @@ class CliErrorsTest {
         assertBadInput(run("decompose", "--model", p.toString()), "not a GGUF file");
     }
 
+    @RealModel
     @Test
     void truncatedModel() throws IOException {
         Path p = dir.resolve("cut.gguf");
@@ -79,11 +81,13 @@ class CliErrorsTest {
         assertBadInput(run("decompose", "--model", p.toString()), "lies outside the file");
     }
 
+    @RealModel
     @Test
     void emptyPrompt() {
         assertBadInput(run("decompose", "--model", TestModels.gemmaPath().toString(), "--prompt", ""), "empty prompt");
     }
 
+    @RealModel
     @Test
     void promptLongerThanContext() {
         String prompt = " the".repeat(33_000);
@@ -101,11 +105,13 @@ class CliErrorsTest {
         assertBadInput(run("decompose", "--precision", "fp16"), "expected fp32 or fp64");
     }
 
+    @RealModel
     @Test
     void badComponentCount() {
         assertBadInput(run("decompose", "--model", TestModels.gemmaPath().toString(), "--components", "0"), "--components");
     }
 
+    @RealModel
     @Test
     void unwritableJsonTargetLeavesNothing() {
         Path target = dir.resolve("no/such/dir/out.json");

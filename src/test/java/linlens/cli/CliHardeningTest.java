@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import linlens.format.ModelFormatException;
 import linlens.model.InputException;
+import linlens.testing.RealModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -106,6 +107,7 @@ class CliHardeningTest {
         assertBadInput(run("predict", "--model", TINY, "--top", "-5"), "--top must be at least 1 (got -5)");
     }
 
+    @RealModel
     @Test
     void countsInRangeThatCannotFitAreRefusedBeforeTheWork() {
         // Gemma 3 270M: every pair of 2 positions decoded to the whole vocabulary is ~200 GB of tokens

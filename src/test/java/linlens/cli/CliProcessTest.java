@@ -1,5 +1,6 @@
 package linlens.cli;
 
+import linlens.testing.RealModel;
 import linlens.testing.TestModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -61,6 +62,7 @@ class CliProcessTest {
         assertFalse(e.err().contains("\tat ") || e.err().contains("Exception in thread"), "no stack trace: " + e.err());
     }
 
+    @RealModel
     @Test
     void outOfMemoryIsOneLineWithExitOne() throws Exception {
         // ~3000 tokens: the forward pass's activations do not fit in 200 MB
@@ -96,6 +98,7 @@ class CliProcessTest {
         }
     }
 
+    @RealModel
     @Test
     void sigtermDuringAnExportLeavesNothingBehind() throws Exception {
         Path export = dir.resolve("arrays"), json = dir.resolve("out.json");

@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.CRC32;
+import linlens.testing.RealModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -137,6 +138,7 @@ class DequantTest {
         return GgufFile.open(MODEL);
     }
 
+    @RealModel
     @Test
     void realModelRowsMatchGgufPy() {
         List<ModelRow> rows = modelRows();
@@ -156,6 +158,7 @@ class DequantTest {
     }
 
     /** Many rows in one call (crossing the internal chunking) equal the same rows one by one. */
+    @RealModel
     @Test
     void realModelManyRowsAtOnceEqualRowByRow() {
         try (GgufFile model = openModel()) {

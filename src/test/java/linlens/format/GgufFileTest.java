@@ -1,5 +1,6 @@
 package linlens.format;
 
+import linlens.testing.RealModel;
 import linlens.testing.TestModels;
 import linlens.testing.TinyGguf;
 import org.junit.jupiter.api.Test;
@@ -19,6 +20,7 @@ class GgufFileTest {
         return assertThrows(ModelFormatException.class, () -> GgufFile.open(p).close()).getMessage();
     }
 
+    @RealModel
     @Test
     void readsTheRealModelsHeaderMetadataAndTensors() {
         try (GgufFile g = TestModels.open()) {
@@ -56,6 +58,7 @@ class GgufFileTest {
         assertTrue(failure(p).contains("too short"));
     }
 
+    @RealModel
     @Test
     void truncatedHeader() throws IOException {
         Path p = dir.resolve("cut.gguf");
@@ -65,6 +68,7 @@ class GgufFileTest {
         assertTrue(failure(p).contains("truncated or corrupt"), failure(p));
     }
 
+    @RealModel
     @Test
     void truncatedData() throws IOException {
         Path p = dir.resolve("half.gguf");

@@ -7,6 +7,7 @@ import linlens.model.ForwardTrace;
 import linlens.model.MlpPath;
 import linlens.model.Prompts;
 import linlens.model.Transformer;
+import linlens.testing.RealModel;
 import linlens.testing.TestModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -20,6 +21,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * The frozen system on the real model: Σ J_i x_i must equal the nonlinear forward pass's y
  * (METHOD.md section 3), and the forward and reverse sweeps must be each other's transposes.
  */
+@RealModel
 class DetachedSystemTest {
     static final String PROMPT = "The bridge out of Marin is the";
 

@@ -3,6 +3,7 @@ package linlens.linear;
 import linlens.blas.Arith;
 import linlens.model.ForwardTrace;
 import linlens.model.MlpPath;
+import linlens.testing.RealModel;
 import linlens.testing.TestModels;
 import org.junit.jupiter.api.Test;
 
@@ -13,6 +14,7 @@ import java.util.concurrent.CancellationException;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Progress reports of the Jacobian sweep: monotone, complete, without changing J; a throw cancels. */
+@RealModel
 class JacobianProgressTest {
     @Test
     void reportsEveryLayerAndLeavesJUnchanged() {

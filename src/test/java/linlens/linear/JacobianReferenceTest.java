@@ -7,6 +7,7 @@ import linlens.model.ForwardPass;
 import linlens.model.ForwardTrace;
 import linlens.model.MlpPath;
 import linlens.model.Transformer;
+import linlens.testing.RealModel;
 import linlens.testing.TestModels;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -24,6 +25,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * <p>Tolerances, as max |ours − torch| / max |J|: fp64 1e-12 (both sides are fp64 sums in a
  * different order; seen: ~5e-15), fp32 1e-5 (fp32 rounding through 18 layers; seen: ~7e-7).
  */
+@RealModel
 class JacobianReferenceTest {
     static final double FP64_TOL = 1e-12, FP32_TOL = 1e-5;
 

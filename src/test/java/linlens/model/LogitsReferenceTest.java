@@ -2,6 +2,7 @@ package linlens.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import linlens.testing.RealModel;
 import linlens.testing.TestModels;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
@@ -24,6 +25,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * quantized matmuls, which moves logits by up to ~1.4 on these prompts (see max_abs_diff in the
  * fixture); on its F32 copy that noise is gone and differences are fp32 rounding (~1e-2).
  */
+@RealModel
 class LogitsReferenceTest {
     static final double TORCH_TOL = 1e-4, LLAMA_F32_TOL = 0.03, LLAMA_Q_TOL = 2.0;
     static JsonNode fixture;

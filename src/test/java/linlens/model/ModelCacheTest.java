@@ -1,6 +1,7 @@
 package linlens.model;
 
 import linlens.format.ModelFormatException;
+import linlens.testing.RealModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -62,6 +63,7 @@ class ModelCacheTest {
                 .getMessage().contains("unknown model"));
     }
 
+    @RealModel
     @Test
     void theDemoModelIsCachedUnderItsName() {
         assertEquals(ModelCache.dir().resolve("gemma-3-270m.gguf"), ModelCache.resolve("gemma-3-270m"),

@@ -15,6 +15,7 @@ import linlens.model.Progress;
 import linlens.model.Prompts;
 import linlens.model.Transformer;
 import linlens.testing.ReportData;
+import linlens.testing.RealModel;
 import linlens.testing.TestModels;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -35,6 +36,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * detached Jacobians, pooled heat maps; and a page that needs nothing from the network.
  * (The browser tests in webtest/ check that chromium draws it.)
  */
+@RealModel
 class HtmlReportTest {
     static Decomposition.Detail<?> detail;
     static ForwardTrace trace;

@@ -9,6 +9,7 @@ import linlens.model.ForwardPass;
 import linlens.model.ForwardTrace;
 import linlens.model.Prompts;
 import linlens.model.Transformer;
+import linlens.testing.RealModel;
 import linlens.testing.TestModels;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -28,6 +29,7 @@ import java.util.zip.ZipInputStream;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** The JSON API of 'linlens serve' on the real model: jobs, results, exports, and every refusal. */
+@RealModel
 class AppServerTest {
     static final ObjectMapper JSON = new ObjectMapper();
     static AppServer server;

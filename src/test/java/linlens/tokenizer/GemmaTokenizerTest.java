@@ -1,5 +1,6 @@
 package linlens.tokenizer;
 
+import linlens.testing.RealModel;
 import linlens.testing.TestModels;
 import linlens.testing.TinyGguf;
 
@@ -16,6 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Edge cases on the real Gemma 3 270M vocabulary. Expected ids come from llama.cpp
  * (llama-cpp-python 0.3.36, {@code tokenize(text, add_bos=True, special=True)}).
  */
+@RealModel
 class GemmaTokenizerTest {
     private static final int BOS = 2, EOS = 1;
 

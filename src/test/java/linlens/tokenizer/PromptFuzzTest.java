@@ -3,6 +3,7 @@ package linlens.tokenizer;
 import linlens.format.GgufFile;
 import linlens.model.InputException;
 import linlens.model.Prompts;
+import linlens.testing.RealModel;
 import linlens.testing.TestModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,6 +22,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * ids inside the vocabulary or is refused with an {@link InputException}; nothing crashes, long
  * inputs stay fast.
  */
+@RealModel
 class PromptFuzzTest {
     static final Path TINY = Path.of("src/test/resources/reference/tiny");
     static final int BIG_CONTEXT = 10_000_000;

@@ -1,5 +1,6 @@
 package linlens.tokenizer;
 
+import linlens.testing.RealModel;
 import linlens.testing.TestModels;
 import linlens.testing.TinyGguf;
 
@@ -29,6 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code tokenize(text, add_bos=True, special=True)} on the same model file), and decoding the ids
  * (without BOS) must give the text back.
  */
+@RealModel
 class TokenizerReferenceTest {
     private static final String FIXTURE = "/reference/gemma-3-270m/tokens.json";
     private static final ObjectMapper JSON = new ObjectMapper();
