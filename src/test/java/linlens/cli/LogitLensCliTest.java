@@ -1,0 +1,51 @@
+package linlens.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static linlens.cli.CliErrorsTest.assertBadInput;
+import static linlens.cli.CliErrorsTest.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The logit lens, an analysis added as its class and its figure entry only, from the command
+ * line on the tiny fixture: --json, --report and --export, and its options checked like any other.
+ */
+class LogitLensCliTest {
+    static final String TINY = "src/test/resources/reference/tiny/llama3/model.gguf";
+
+    @Test
+    void writesItsJsonReportAndArrays(@TempDir Path tmp) throws Exception {
+        Path json = tmp.resolve("lens.json"), report = tmp.resolve("lens.html"), export = tmp.resolve("arrays");
+        var r = run("logit-lens", "--quiet", "--model", TINY, "--prompt", "Hello there", "--top", "3",
+                "--json", json.toString(), "--report", report.toString(), "--export", export.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("Last layer against the model's logits"), r.out());
+        JsonNode doc = new ObjectMapper().readTree(json.toFile());
+        int layers = doc.get("model").get("layers").asInt();
+        assertEquals(layers, doc.get("layers").size());
+        assertEquals(3, doc.get("layers").get(0).get("top").size());
+        assertEquals("blocks.0.hook_resid_post", doc.get("layers").get(0).get("hook").asText());
+        assertTrue(doc.get("last_layer_error").asDouble() < 1e-12, doc.get("last_layer_error").toString());
+        assertEquals(1, doc.get("layers").get(layers - 1).get("predicted_rank").asInt());
+        String html = Files.readString(report);
+        assertTrue(html.contains("\"logit_lens\""), "the report carries the lens's section");
+        JsonNode manifest = new ObjectMapper().readTree(export.resolve("manifest.json").toFile());
+        assertEquals("logit-lens", manifest.get("kind").asText());
+        for (String name : new String[]{"hidden.npy", "normed.npy", "logits.npy"}) assertTrue(Files.isRegularFile(export.resolve(name)), name);
+    }
+
+    @Test
+    void itsOptionsAreCheckedLikeEveryOthers() {
+        assertBadInput(run("logit-lens", "--model", TINY, "--top", "0"), "--top must be at least 1 (got 0)");
+        assertBadInput(run("logit-lens", "--model", TINY, "--layers", "0,99"), "--layers: layer 99 out of range");
+        assertBadInput(run("logit-lens", "--model", TINY, "--layers", "x"), "Invalid value for option '--layers'");
+        assertTrue(run("logit-lens", "--help").out().contains("--layers"));
+    }
+}
