@@ -135,3 +135,27 @@ test('two prompts side by side', async () => {
   assert.deepEqual(heads, ['"The Golden"', '"The bridge"']);
   await page.screenshot({ path: path.join(SCREENSHOTS, 'app-compare.png'), fullPage: true });
 });
+
+test('any analysis runs from the app: the logit lens with its own options, progress and downloads', async () => {
+  await page.selectOption('#analysis', 'logit-lens');
+  assert.equal(await page.textContent('#run'), 'Logit-lens');
+  await page.click('#options-box summary');
+  await page.fill('#opt-top', '3');
+  await submit('The Golden Gate');
+  const seen = new Set();
+  while (!(await page.$('body[data-state="done"]'))) {
+    seen.add(await page.textContent('#progress .label'));
+    await page.waitForTimeout(50);
+    assert.ok(!(await page.$('body[data-state="failed"]')), await page.textContent('#message'));
+  }
+  await page.waitForSelector('#p0-logit-lens-table tbody tr');
+  const rows = await page.locator('#p0-logit-lens-table tbody tr').count();
+  assert.equal(rows, 18, 'one row per layer of the demo model');
+  assert.equal(await page.locator('#p0-logit-lens-table tbody tr:first-child .token').count(), 3, 'the top option reached the server');
+  const s = await figureState(page, 'p0-logit-lens');
+  assert.ok(s.inked > 0.01 * s.pixels, 'the lens chart is blank');
+  const links = await page.locator('#result-0 .downloads a').evaluateAll(as => as.map(a => a.getAttribute('href').split('/').pop()));
+  assert.deepEqual(links, ['result.json', 'arrays.npz', 'report.html']);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'app-logit-lens.png'), fullPage: true });
+  await page.selectOption('#analysis', 'decompose');
+});

@@ -38,6 +38,7 @@ before(async () => {
     layers: ['--prompt', PROMPT2, '--layers', '1,4', '--components', '2', '--top', '3'],
     attribute: ['--prompt', PROMPT, '--by-component'],
     steer: ['--prompt', PROMPT, '--target', PROMPT2, '--tokens', '4', '--layer', '2'],
+    'logit-lens': ['--prompt', PROMPT, '--top', '4'],
   };
   for (const [cmd, args] of Object.entries(runs)) {
     const file = path.join(dir, cmd + '.html'), json = path.join(dir, cmd + '.json');
@@ -171,14 +172,15 @@ test('the reports\' policy lets only their own three inline scripts run', () => 
   }
 });
 
-for (const [cmd, figures] of [['decompose', 6], ['layers', 3], ['attribute', 3], ['steer', 0]]) {
+for (const [cmd, figures] of [['decompose', 6], ['layers', 3], ['attribute', 3], ['steer', 0], ['logit-lens', 2]]) {
   test('a hostile prompt in the ' + cmd + ' report is text, and hostile tokens in its figures too', async () => {
     const { file, result } = reports[cmd];
     const { context, page, problems, remote } = await openReport(file, figures);
     try {
       assert.deepEqual(remote, []);
       await expectClean(page, REPORT_SCRIPTS, cmd);
-      const title = { decompose: 'Linear Lens: ', layers: 'Linear Lens layers: ', attribute: 'Linear Lens attribution: ', steer: 'Linear Lens steering: ' }[cmd]
+      const title = { decompose: 'Linear Lens: ', layers: 'Linear Lens layers: ', attribute: 'Linear Lens attribution: ', steer: 'Linear Lens steering: ',
+        'logit-lens': 'Linear Lens logit lens: ' }[cmd]
         + (cmd === 'steer' ? result.source_prompt + ' → ' + result.target_prompt : result.prompt);
       const prompt = cmd === 'layers' ? PROMPT2 : PROMPT;
       assert.equal(cmd === 'steer' ? result.source_prompt : result.prompt, prompt, 'the CLI kept the prompt');
