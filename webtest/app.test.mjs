@@ -142,13 +142,16 @@ test('any analysis runs from the app: the logit lens with its own options, progr
   await page.click('#options-box summary');
   await page.fill('#opt-top', '3');
   await submit('The Golden Gate');
+  await page.waitForSelector('body:not([data-state="done"])', { timeout: 10000 });
   const seen = new Set();
-  while (!(await page.$('body[data-state="done"]'))) {
+  for (let i = 0; !(await page.$('body[data-state="done"]')); i++) {
     seen.add(await page.textContent('#progress .label'));
-    await page.waitForTimeout(50);
     assert.ok(!(await page.$('body[data-state="failed"]')), await page.textContent('#message'));
+    assert.ok(i < 4800, 'the logit lens did not finish in 4 minutes: ' + [...seen].join(' | '));
+    await page.waitForTimeout(50);
   }
-  await page.waitForSelector('#p0-logit-lens-table tbody tr');
+  assert.ok([...seen].some(l => /layers \d+\/18/.test(l)), 'no per-layer progress seen: ' + [...seen].join(' | '));
+  await page.waitForSelector('#p0-logit-lens-table tbody tr', { timeout: 60000 });
   const rows = await page.locator('#p0-logit-lens-table tbody tr').count();
   assert.equal(rows, 18, 'one row per layer of the demo model');
   assert.equal(await page.locator('#p0-logit-lens-table tbody tr:first-child .token').count(), 3, 'the top option reached the server');

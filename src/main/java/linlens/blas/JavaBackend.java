@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
+import java.util.function.IntToDoubleFunction;
 
 /**
  * The reference backend: GEMM as plain loops, the SVD as a one-sided (Hestenes) Jacobi
@@ -57,36 +58,36 @@ public final class JavaBackend implements GemmBackend {
     public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                       float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                       float beta, float[] c, int cOff, int ldc) {
-        forRows(m, (long) m * n * k, (i0, i1) -> {
-            double[] acc = new double[n];
-            for (int i = i0; i < i1; i++) {
-                Arrays.fill(acc, 0);
-                for (int p = 0; p < k; p++) {
-                    double aip = transA ? a[aOff + p * lda + i] : a[aOff + i * lda + p];
-                    if (transB) for (int j = 0; j < n; j++) acc[j] += aip * b[bOff + j * ldb + p];
-                    else for (int j = 0, o = bOff + p * ldb; j < n; j++) acc[j] += aip * b[o + j];
-                }
-                int o = cOff + i * ldc;
-                for (int j = 0; j < n; j++)
-                    c[o + j] = (float) (beta == 0 ? alpha * acc[j] : alpha * acc[j] + (double) beta * c[o + j]);
-            }
-        });
+        gemm(transA, transB, m, n, k, alpha, i -> a[i], aOff, lda, i -> b[i], bOff, ldb, beta,
+                i -> c[i], (i, v) -> c[i] = (float) v, cOff, ldc);
     }
 
     public void dgemm(boolean transA, boolean transB, int m, int n, int k, double alpha,
                       double[] a, int aOff, int lda, double[] b, int bOff, int ldb,
                       double beta, double[] c, int cOff, int ldc) {
+        gemm(transA, transB, m, n, k, alpha, i -> a[i], aOff, lda, i -> b[i], bOff, ldb, beta,
+                i -> c[i], (i, v) -> c[i] = v, cOff, ldc);
+    }
+
+    /** Where a result goes: the element type's rounding happens in the store. */
+    private interface Store { void set(int index, double value); }
+
+    /** C = alpha·op(A)·op(B) + beta·C over any element type, summed in double (C is not read when beta is 0). */
+    private void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha,
+                      IntToDoubleFunction a, int aOff, int lda, IntToDoubleFunction b, int bOff, int ldb,
+                      double beta, IntToDoubleFunction cIn, Store cOut, int cOff, int ldc) {
         forRows(m, (long) m * n * k, (i0, i1) -> {
             double[] acc = new double[n];
             for (int i = i0; i < i1; i++) {
                 Arrays.fill(acc, 0);
                 for (int p = 0; p < k; p++) {
-                    double aip = transA ? a[aOff + p * lda + i] : a[aOff + i * lda + p];
-                    if (transB) for (int j = 0; j < n; j++) acc[j] += aip * b[bOff + j * ldb + p];
-                    else for (int j = 0, o = bOff + p * ldb; j < n; j++) acc[j] += aip * b[o + j];
+                    double aip = a.applyAsDouble(transA ? aOff + p * lda + i : aOff + i * lda + p);
+                    if (transB) for (int j = 0; j < n; j++) acc[j] += aip * b.applyAsDouble(bOff + j * ldb + p);
+                    else for (int j = 0, o = bOff + p * ldb; j < n; j++) acc[j] += aip * b.applyAsDouble(o + j);
                 }
                 int o = cOff + i * ldc;
-                for (int j = 0; j < n; j++) c[o + j] = beta == 0 ? alpha * acc[j] : alpha * acc[j] + beta * c[o + j];
+                for (int j = 0; j < n; j++)
+                    cOut.set(o + j, beta == 0 ? alpha * acc[j] : alpha * acc[j] + beta * cIn.applyAsDouble(o + j));
             }
         });
     }

@@ -164,6 +164,7 @@
       job = await api('POST', '/api/jobs', Object.assign(optionValues(),
         { analysis: $('analysis').value, model: $('model').value, prompts }));
     } catch (err) { message(err.message); return; }
+    document.body.dataset.state = job.state; // the previous job's "done" no longer describes the page
     $('cancel').disabled = false;
     columns(prompts);
     poll(job.id);
