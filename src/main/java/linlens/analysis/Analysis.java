@@ -67,7 +67,6 @@ public interface Analysis<O extends Record> {
     AnalysisResult run(PromptContext ctx, O options, Progress progress, ArraySink arrays);
 
     /** {@link #run} with options given untyped (from a registry lookup). */
-    @SuppressWarnings("unchecked")
     default AnalysisResult runUnchecked(PromptContext ctx, Record options, Progress progress, ArraySink arrays) {
         return run(ctx, optionsType().cast(options), progress, arrays);
     }

@@ -1,6 +1,8 @@
 package linlens.analysis;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import linlens.blas.Arith;
+import linlens.blas.WeightGemm;
 import linlens.model.ForwardPass;
 import linlens.model.ForwardTrace;
 import linlens.model.Progress;
@@ -21,6 +23,9 @@ import java.util.Map;
  * readout is the model's own output, which the result checks.
  */
 public final class LogitLens implements Analysis<LogitLens.Options> {
+    /** The unembedding product runs in this many pieces of the vocabulary: progress and cancel points. */
+    private static final int UNEMBEDDING_CHUNKS = 16;
+
     /** @param layers 0-based layers to read (null: every layer) */
     public record Options(@Param(description = "Tokens listed per layer.", defaultValue = "5", min = 1,
                                   limit = Param.Limit.VOCAB_SIZE) int top,
@@ -79,30 +84,40 @@ public final class LogitLens implements Analysis<LogitLens.Options> {
         int[] layers = o.layers() != null ? o.layers() : java.util.stream.IntStream.range(0, L).toArray();
         int predicted = ctx.prediction().tokenId();
         ForwardPass fp = new ForwardPass(m);
-        List<LayerReadout> out = new ArrayList<>();
-        // (layers, d) the stream and its normed readout; (layers, V) the lens logits, only when exported
+        // (layers, d) the stream after each read layer at the last position, and its normed readout
         double[] hidden = new double[layers.length * d], normed = new double[layers.length * d];
-        float[] allLogits = arrays.wanted() ? new float[layers.length * V] : null;
+        for (int i = 0; i < layers.length; i++) {
+            System.arraycopy(tr.resid()[layers[i] + 1], (n - 1) * d, hidden, i * d, d);
+            double[] scale = fp.finalNormScales(java.util.Arrays.copyOfRange(hidden, i * d, (i + 1) * d));
+            for (int j = 0; j < d; j++) normed[i * d + j] = hidden[i * d + j] * scale[j];
+        }
+        // (layers, V) the lens logits: one product of every layer's readout with the unembedding,
+        // so that W_U is decoded once, not once per layer; in chunks of its rows, each a progress step
+        double[] logits = new double[layers.length * V];
+        WeightGemm<double[]> gemm = new WeightGemm<>(Arith.F64);
+        int chunks = Math.min(V, UNEMBEDDING_CHUNKS);
+        for (int c = 0; c < chunks; c++) {
+            progress.update("unembedding", c, chunks);
+            int r0 = (int) ((long) V * c / chunks), r1 = (int) ((long) V * (c + 1) / chunks);
+            gemm.xWt(normed, 0, layers.length, d, m.output(), r0, r1, logits, r0, V, false);
+        }
+        progress.update("unembedding", chunks, chunks);
+        List<LayerReadout> out = new ArrayList<>();
         Double lastError = null;
         for (int i = 0; i < layers.length; i++) {
             progress.update("layers", i, layers.length);
-            int l = layers[i];
-            double[] h = java.util.Arrays.copyOfRange(tr.resid()[l + 1], (n - 1) * d, n * d);
-            double[] scale = fp.finalNormScales(h), y = new double[d];
-            for (int j = 0; j < d; j++) y[j] = h[j] * scale[j];
-            double[] logits = fp.logits(y);
-            System.arraycopy(h, 0, hidden, i * d, d);
-            System.arraycopy(y, 0, normed, i * d, d);
-            if (allLogits != null) for (int v = 0; v < V; v++) allLogits[i * V + v] = (float) logits[v];
-            out.add(readout(m, l, logits, predicted, o.top()));
-            if (l == L - 1) lastError = Vectors.relativeError(logits, tr.logits());
+            double[] row = java.util.Arrays.copyOfRange(logits, i * V, (i + 1) * V);
+            out.add(readout(m, layers[i], row, predicted, o.top()));
+            if (layers[i] == L - 1) lastError = Vectors.relativeError(row, tr.logits());
         }
         progress.update("layers", layers.length, layers.length);
         if (arrays.wanted()) {
             try {
                 arrays.add("hidden", new int[]{layers.length, d}, hidden, "residual stream after each read layer, at the last position");
                 arrays.add("normed", new int[]{layers.length, d}, normed, "the same through the final norm (scales frozen at each vector)");
-                arrays.add("logits", new int[]{layers.length, V}, allLogits, "W_U · normed: the lens logits of each read layer");
+                float[] stored = new float[logits.length];
+                for (int i = 0; i < logits.length; i++) stored[i] = (float) logits[i];
+                arrays.add("logits", new int[]{layers.length, V}, stored, "W_U · normed: the lens logits of each read layer");
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -117,19 +132,19 @@ public final class LogitLens implements Analysis<LogitLens.Options> {
     }
 
     /** The top tokens of one layer's logits (softmax probabilities) and the predicted token's rank (1 = top). */
-    private static LayerReadout readout(Transformer m, int layer, double[] logits, int predicted, int top) {
+    private static LayerReadout readout(Transformer m, int layer, double[] row, int predicted, int top) {
         double max = Double.NEGATIVE_INFINITY;
-        for (double v : logits) max = Math.max(max, v);
+        for (double v : row) max = Math.max(max, v);
         double sum = 0;
         int rank = 1;
-        for (int v = 0; v < logits.length; v++) {
-            sum += Math.exp(logits[v] - max);
-            if (logits[v] > logits[predicted]) rank++;
+        for (int v = 0; v < row.length; v++) {
+            sum += Math.exp(row[v] - max);
+            if (row[v] > row[predicted]) rank++;
         }
         List<Prediction.Candidate> best = new ArrayList<>();
-        for (int id : Vectors.topIndices(logits, top))
-            best.add(new Prediction.Candidate(id, m.tokenizer().decode(id), Math.exp(logits[id] - max) / sum, logits[id]));
+        for (int id : Vectors.topIndices(row, top))
+            best.add(new Prediction.Candidate(id, m.tokenizer().decode(id), Math.exp(row[id] - max) / sum, row[id]));
         return new LayerReadout(layer, "blocks." + layer + ".hook_resid_post", best, rank,
-                Math.exp(logits[predicted] - max) / sum, logits[predicted]);
+                Math.exp(row[predicted] - max) / sum, row[predicted]);
     }
 }

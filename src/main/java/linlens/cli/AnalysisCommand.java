@@ -33,12 +33,10 @@ final class AnalysisCommand implements Callable<Integer> {
     private final Analysis<?> analysis;
     private final CommonOptions common = new CommonOptions();
     private final ThreadsOption threads = new ThreadsOption();
-    private final boolean exports;
     private CommandSpec spec;
 
     private AnalysisCommand(Analysis<?> analysis) {
         this.analysis = analysis;
-        this.exports = analysis.hasArrays();
     }
 
     /** The analysis's subcommand. */
@@ -55,7 +53,7 @@ final class AnalysisCommand implements Callable<Integer> {
         spec.addMixin("threads", CommandSpec.forAnnotatedObject(command.threads));
         spec.addOption(path("--json", "FILE", "Write the full result as JSON."));
         spec.addOption(path("--report", "FILE.html", "Write a self-contained HTML report with interactive figures."));
-        if (command.exports)
+        if (analysis.hasArrays())
             spec.addOption(path("--export", "DIR", "Write the arrays (Jacobians, singular vectors...) as .npy files with a manifest.json."));
         return new CommandLine(spec);
     }
@@ -95,7 +93,7 @@ final class AnalysisCommand implements Callable<Integer> {
             if (parsed.hasMatchedOption(p.cliName())) given.put(p.name(), parsed.matchedOptionValue(p.cliName(), null));
         Record options = ParamSpec.build(analysis.optionsType(), given);
         analysis.checkUnchecked(options);
-        Path json = value("--json"), report = value("--report"), export = exports ? value("--export") : null;
+        Path json = value("--json"), report = value("--report"), export = analysis.hasArrays() ? value("--export") : null;
         if (export != null && analysis.noArraysUnchecked(options) != null) throw new OptionException(analysis.noArraysUnchecked(options));
         if (report != null && analysis.noReportUnchecked(options) != null) throw new OptionException(analysis.noReportUnchecked(options));
         OutputTargets.check(json, report, export);

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import static linlens.cli.CliErrorsTest.assertBadInput;
 import static linlens.cli.CliErrorsTest.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -39,6 +40,22 @@ class LogitLensCliTest {
         JsonNode manifest = new ObjectMapper().readTree(export.resolve("manifest.json").toFile());
         assertEquals("logit-lens", manifest.get("kind").asText());
         for (String name : new String[]{"hidden.npy", "normed.npy", "logits.npy"}) assertTrue(Files.isRegularFile(export.resolve(name)), name);
+    }
+
+    @Test
+    void itReportsProgressThroughTheUnembeddingAndStopsWhenCancelled() {
+        var m = linlens.model.ModelLoader.load(Path.of(TINY));
+        var ctx = linlens.analysis.PromptContext.of(m, "Hello there", -1);
+        var options = new linlens.analysis.LogitLens.Options(2, null);
+        java.util.List<String> seen = new java.util.ArrayList<>();
+        new linlens.analysis.LogitLens().run(ctx, options, (stage, done, total) -> seen.add(stage + " " + done + "/" + total),
+                linlens.analysis.ArraySink.NONE);
+        int layers = m.config().layers(), chunks = Math.min(16, m.config().vocab());
+        assertTrue(seen.contains("unembedding " + chunks + "/" + chunks), seen.toString());
+        assertEquals("layers " + layers + "/" + layers, seen.getLast());
+        assertThrows(java.util.concurrent.CancellationException.class, () -> new linlens.analysis.LogitLens().run(ctx, options,
+                (stage, done, total) -> { if (stage.equals("unembedding") && done == 3) throw new java.util.concurrent.CancellationException(); },
+                linlens.analysis.ArraySink.NONE));
     }
 
     @Test
