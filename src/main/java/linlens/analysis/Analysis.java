@@ -60,6 +60,12 @@ public interface Analysis<O extends Record> {
     default String noReport(O options) { return null; }
 
     /**
+     * What the console's {@code --full} adds to the one-screen summary, or null when the summary
+     * has no long tables to hold back ({@link AnalysisResult#printFull}).
+     */
+    default String fullDescription() { return null; }
+
+    /**
      * Runs on a prompt. {@code progress} receives stages as they advance and may throw
      * {@link java.util.concurrent.CancellationException} to stop the run at its next report;
      * {@code arrays} receives the arrays ({@link ArraySink#NONE} when nobody wants them).

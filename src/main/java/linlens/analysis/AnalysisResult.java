@@ -17,6 +17,9 @@ public interface AnalysisResult {
      */
     Map<String, Object> sections();
 
-    /** A short summary for the console. */
+    /** A short summary for the console: one screen. */
     void print(PrintWriter out);
+
+    /** The summary with its long tables in full ({@link Analysis#fullDescription()}). */
+    default void printFull(PrintWriter out) { print(out); }
 }

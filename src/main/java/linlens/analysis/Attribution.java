@@ -78,8 +78,10 @@ public final class Attribution implements Analysis<Attribution.Options> {
                         @JsonProperty("embedding_direct") Double embeddingDirect,
                         List<ComponentContribution> components) {}
 
+    /** {@code notes}: what the console says before the numbers (e.g. a token given without its word-initial space). */
     public record Result(ModelInfo model, String prompt, List<TokenInfo> tokens,
                          Prediction prediction, String precision, Split attribution,
+                         @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> notes,
                          @JsonProperty("timings_ms") Map<String, Double> timingsMs) implements AnalysisResult {
         @Override public Object document() { return this; }
 
@@ -88,6 +90,7 @@ public final class Attribution implements Analysis<Attribution.Options> {
         @Override public Map<String, Object> sections() { return Map.of("attribution", this); }
 
         @Override public void print(PrintWriter out) {
+            for (String note : notes) out.println("note: " + note);
             var a = attribution;
             out.printf("Logit of %s%s = %.6f; Σ contributions = %.6f (relative error %.1e, %s)%n", Text.quote(a.text()),
                     a.versusText() == null ? "" : " minus " + Text.quote(a.versusText()), a.logit(), a.sum(), a.relativeError(), precision);
@@ -105,7 +108,30 @@ public final class Attribution implements Analysis<Attribution.Options> {
         int target = o.tokenId() != null ? o.tokenId() : o.token() != null ? singleToken(m, o.token(), "token")
                 : Vectors.topIndices(ctx.trace().logits(), 1)[0];
         Integer vs = o.versusId() != null ? o.versusId() : o.versus() != null ? singleToken(m, o.versus(), "versus") : null;
-        return run(ctx, target, vs, o, progress, o.precision().arith());
+        List<String> notes = new ArrayList<>();
+        if (o.tokenId() == null && o.token() != null) spacedTokenNote(m, o.token(), target, "token").ifPresent(notes::add);
+        if (o.versusId() == null && o.versus() != null) spacedTokenNote(m, o.versus(), vs, "versus").ifPresent(notes::add);
+        Result r = run(ctx, target, vs, o, progress, o.precision().arith());
+        return new Result(r.model(), r.prompt(), r.tokens(), r.prediction(), r.precision(), r.attribution(), List.copyOf(notes), r.timingsMs());
+    }
+
+    /**
+     * A word in running text is usually its space-prefixed token (" Paris"), not the bare one
+     * ("Paris", as at the start of a line): when the text has no leading space and its spaced
+     * form is a single token too, say which one was used and how to ask for the other.
+     */
+    static java.util.Optional<String> spacedTokenNote(Transformer m, String text, int usedId, String option) {
+        if (text.isEmpty() || Character.isWhitespace(text.codePointAt(0))) return java.util.Optional.empty();
+        int spaced;
+        try {
+            spaced = singleToken(m, " " + text, option);
+        } catch (OptionException e) {
+            return java.util.Optional.empty();
+        }
+        if (spaced == usedId) return java.util.Optional.empty();
+        return java.util.Optional.of(String.format("%s %s is token %d, without a leading space; in running text the word is "
+                        + "token %d %s: give %s for that one", option, Text.quote(text), usedId, spaced,
+                Text.quote(m.tokenizer().decode(spaced)), Text.quote(" " + text)));
     }
 
     /** The id of a text that is exactly one token (without BOS); {@code option} names the option in the message. */
@@ -174,7 +200,7 @@ public final class Attribution implements Analysis<Attribution.Options> {
         Split split = new Split(tokenId, m.tokenizer().decode(tokenId), versusId,
                 versusId == null ? null : m.tokenizer().decode(versusId), logit, sum,
                 Math.abs(sum - logit) / Math.max(Math.abs(logit), 1e-300), contribs, constant, direct, comps);
-        return new Result(ctx.modelInfo(), ctx.prompt(), ctx.tokens(), ctx.prediction(), o.precision().label(), split, times);
+        return new Result(ctx.modelInfo(), ctx.prompt(), ctx.tokens(), ctx.prediction(), o.precision().label(), split, List.of(), times);
     }
 
     /** The final norm's frozen scales at the last position. */

@@ -38,9 +38,9 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
      */
     public record Options(@Param(defaultValue = "fp32") Precision precision,
                           @Param(defaultValue = "up") MlpPath mlpPath,
-                          @Param(description = "Singular pairs decoded per position.", defaultValue = "8", min = 1,
+                          @Param(description = "Singular pairs decoded per position.", defaultValue = "5", min = 1,
                                   limit = Param.Limit.HIDDEN_SIZE) int components,
-                          @Param(description = "Tokens shown per singular vector.", defaultValue = "8", min = 1,
+                          @Param(description = "Tokens shown per singular vector.", defaultValue = "6", min = 1,
                                   limit = Param.Limit.VOCAB_SIZE) int top,
                           @Param(description = "Also compute the ordinary Jacobian (nothing frozen) and how badly it reconstructs y.")
                           boolean nonlinear,
@@ -82,6 +82,10 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
     }
 
     @Override public boolean hasArrays() { return true; }
+
+    @Override public String fullDescription() {
+        return "Print every position's singular pairs, not only the last's (--json and --report always hold them all).";
+    }
 
     @Override public String noArrays(Options o) {
         return o.matrixFree() ? "{export} writes the full Jacobians, which {matrix_free} never forms" : null;
@@ -161,7 +165,9 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
 
         @Override public Map<String, Object> sections() { return Figures.sections(this); }
 
-        @Override public void print(PrintWriter out) { Decomposition.print(out, result, Math.min(options.components(), 4), Math.min(options.top(), 6)); }
+        @Override public void print(PrintWriter out) { Decomposition.print(out, result, options.components(), options.top(), false); }
+
+        @Override public void printFull(PrintWriter out) { Decomposition.print(out, result, options.components(), options.top(), true); }
     }
 
     /**
@@ -204,13 +210,12 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
         times.put("top_k", ms(t0));
 
         t0 = System.nanoTime();
-        progress.update("decode", 0, 1);
-        TokenDecoder dec = new TokenDecoder(m);
+        // u and v of the last position's and of the combined spectrum
+        TokenDecoder dec = new TokenDecoder(m).reporting(progress, 4);
         SpectrumSummary lastSummary = SpectrumSummary.decode(dec, List.of(Spectrum.topK(last, n - 1, o.components())), 0, o.top()).getFirst();
         SpectrumSummary combSummary = SpectrumSummary.decode(dec, List.of(Spectrum.topK(comb, -1, o.components())), n, o.top()).getFirst();
         List<PositionSvd> svd = List.of(new PositionSvd(n - 1, m.tokenizer().decode(tr.ids()[n - 1]), lastSummary.singularValues(),
                 lastSummary.stableRank(), lastSummary.components(), null, null));
-        progress.update("decode", 1, 1);
         times.put("decode", ms(t0));
         // the reconstruction's J·x sweep, and the Krylov sweeps
         var info = new MatrixFreeSvd.Info(k, MatrixFreeSvd.OVERSAMPLING, MatrixFreeSvd.POWER_ITERATIONS, 1 + comb.sweeps() + last.sweeps());
@@ -273,8 +278,8 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
         times.put("svd", ms(t0));
 
         t0 = System.nanoTime();
-        progress.update("decode", 0, 1);
-        TokenDecoder dec = new TokenDecoder(m);
+        // u and v of the positions' and of the combined spectra, the top columns and the top rows
+        TokenDecoder dec = new TokenDecoder(m).reporting(progress, 6);
         List<SpectrumSummary> perPos = SpectrumSummary.decode(dec, spectra, 0, o.top());
         SpectrumSummary comb = SpectrumSummary.decode(dec, List.of(combined), n, o.top()).getFirst();
         // all positions' lines decoded in one pass; start[t] is where position t's lines begin
@@ -299,7 +304,6 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
         }
         times.put("decode", ms(t0));
 
-        progress.update("decode", 1, 1);
         if (arrays.wanted()) {
             t0 = System.nanoTime();
             try {
@@ -357,48 +361,58 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
 
     private static double ms(long t0) { return Vectors.ms(t0); }
 
-    /** The console summary: model, prompt, prediction, reconstruction, then the leading components. */
-    static void print(PrintWriter out, Result r, int shownComponents, int shownTokens) {
+    /**
+     * The console summary, one screen: what was predicted, whether the system reproduces it, and
+     * the leading components of the tokens-combined J and of the last position's J, in the job's
+     * --components × --top; a legend of the terms. Every other position only when {@code full}.
+     */
+    static void print(PrintWriter out, Result r, int components, int top, boolean full) {
         var mi = r.model();
-        out.printf("Model:        %s (%s), d=%d, %d layers, vocab %d%n", mi.family(), Path.of(mi.source()).getFileName(),
+        int n = r.tokens().size();
+        out.printf("Model        %s · %s · d=%d · %d layers · vocab %d%n", mi.family(), Path.of(mi.source()).getFileName(),
                 mi.hiddenSize(), mi.layers(), mi.vocabSize());
-        out.printf("Prompt:       %s (%d tokens)%n", Text.quote(r.prompt()), r.tokens().size());
         StringBuilder toks = new StringBuilder();
         for (var t : r.tokens()) toks.append(toks.isEmpty() ? "" : " | ").append(Text.quote(t.text()));
-        out.println("Tokens:       " + toks);
+        out.printf("Prompt       %s%n", Text.quote(r.prompt()));
+        out.printf("Tokens       %d: %s%n", n, toks);
         var p = r.prediction();
-        out.printf("Prediction:   %s p=%.4f (then", Text.quote(p.text()), p.probability());
-        for (int i = 1; i < p.top().size(); i++) out.printf(" %s %.4f", Text.quote(p.top().get(i).text()), p.top().get(i).probability());
-        out.println(")");
+        out.printf("Prediction   %s p=%.3f   then", Text.quote(p.text()), p.probability());
+        for (int i = 1; i < p.top().size(); i++) out.printf("%s %s %.3f", i == 1 ? "" : ",", Text.quote(p.top().get(i).text()), p.top().get(i).probability());
+        out.println();
         var rc = r.reconstruction();
-        if (rc.constantNorm() > 0)
-            out.printf("Reconstruction: |Σ J_i x_i + c - y| / |y| = %.3e  (%s, mlp path %s; biases: |c| / |y| = %.3g)%n",
-                    rc.relativeError(), rc.precision(), rc.mlpPath(), rc.constantNorm() / rc.outputNorm());
-        else
-            out.printf("Reconstruction: |Σ J_i x_i - y| / |y| = %.3e  (%s, mlp path %s)%n", rc.relativeError(), rc.precision(), rc.mlpPath());
+        double bound = Precision.valueOf(rc.precision().toUpperCase()).reconstructionBound();
+        out.printf("Exactness    |Σ J_i x_i%s − y| / |y| = %.1e   %s%n", rc.constantNorm() > 0 ? " + c" : "", rc.relativeError(),
+                rc.relativeError() <= bound ? String.format("exact up to %s rounding (bound %.0e)", rc.precision(), bound)
+                        : String.format("NOT exact: above the %s rounding bound %.0e", rc.precision(), bound));
+        if (rc.constantNorm() > 0) out.printf("             c: the biases' constant, |c| / |y| = %.3g%n", rc.constantNorm() / rc.outputNorm());
         if (r.nonlinearReconstruction() != null)
-            out.printf("Ordinary J (nothing frozen): |Σ J_i x_i - y| / |y| = %.3e%n", r.nonlinearReconstruction().relativeError());
+            out.printf("             ordinary J (nothing frozen): %.1e, far from exact%n", r.nonlinearReconstruction().relativeError());
+
         var comb = r.svdCombined();
-        if (r.matrixFree() != null)
-            out.printf("Tokens combined [J_0 … J_%d]: matrix-free top-%d (%d sweeps, J not formed)%n", r.tokens().size() - 1,
-                    r.matrixFree().k(), r.matrixFree().sweeps());
-        else
-            out.printf("Tokens combined [J_0 … J_%d]: stable rank %.3f%n", r.tokens().size() - 1, comb.stableRank());
-        for (int k = 0; k < Math.min(shownComponents, comb.components().size()); k++) {
+        out.printf("%nAll tokens [J_0 … J_%d]  %s%n", n - 1, r.matrixFree() != null
+                ? String.format("matrix-free top-%d (%d sweeps, J never formed)", r.matrixFree().k(), r.matrixFree().sweeps())
+                : String.format("stable rank %.2f", comb.stableRank()));
+        out.printf("  %-3s %-9s %s%n", "#", "σ", "u → tokens it promotes");
+        for (int k = 0; k < Math.min(components, comb.components().size()); k++) {
             var c = comb.components().get(k);
-            out.printf("  %d  σ=%-9.4g u: %s%n", k + 1, c.sigma(), Text.join(c.uTokens(), shownTokens));
+            out.printf("  %-3d %-9.4g %s%n", k + 1, c.sigma(), Text.join(c.uTokens(), top));
         }
-        for (var s : r.svd()) {
-            out.printf("%nPosition %d %s  %s  σ:", s.position(), Text.quote(s.token()),
-                    s.stableRank() == null ? "top-" + s.singularValues().length : String.format("stable rank %.3f", s.stableRank()));
-            for (int k = 0; k < Math.min(6, s.singularValues().length); k++) out.printf(" %.4g", s.singularValues()[k]);
-            out.println();
-            for (int k = 0; k < Math.min(shownComponents, s.components().size()); k++) {
+        var shown = full ? r.svd() : List.of(r.svd().getLast());
+        for (var s : shown) {
+            out.printf("%n%s %d %s  J_%d  %s%n", s.position() == n - 1 ? "Last position" : "Position", s.position(), Text.quote(s.token()),
+                    s.position(), s.stableRank() == null ? "top-" + s.singularValues().length : String.format("stable rank %.2f", s.stableRank()));
+            out.printf("  %-3s %-9s %s%n", "#", "σ", "u → tokens it promotes / v → input tokens it reads");
+            for (int k = 0; k < Math.min(components, s.components().size()); k++) {
                 var c = s.components().get(k);
-                out.printf("  %d  σ=%-9.4g u: %s%n     %9s   v: %s%n", k + 1, c.sigma(), Text.join(c.uTokens(), shownTokens), "", Text.join(c.vTokens(), shownTokens));
+                out.printf("  %-3d %-9.4g u %s%n  %-13s v %s%n", k + 1, c.sigma(), Text.join(c.uTokens(), top), "", Text.join(c.vTokens(), top));
             }
         }
-        out.print("\nTimings (ms):");
+        out.println();
+        out.println("J_i: how input token i's embedding moves the output, every nonlinearity frozen at this prompt, so");
+        out.println("  y = Σ J_i x_i exactly. Each J = Σ σ u vᵀ: σ strength, u output direction (read by the unembedding),");
+        out.println("  v input direction (nearest token embeddings); stable rank Σσ²/σ₁²: how many directions matter.");
+        if (!full && n > 1) out.printf("  Positions 0..%d: --full; everything: --json FILE or --report FILE.html; docs/METHOD.md.%n", n - 2);
+        out.print("Timings (ms)");
         r.timingsMs().forEach((k, v) -> out.printf(" %s %.0f", k, v));
         out.println();
     }

@@ -3,6 +3,7 @@ package linlens.analysis;
 import linlens.blas.Arith;
 import linlens.blas.WeightGemm;
 import linlens.format.StoredMatrix;
+import linlens.model.Progress;
 import linlens.model.Transformer;
 
 import java.util.ArrayList;
@@ -22,8 +23,23 @@ public final class TokenDecoder {
     private final Transformer model;
     private final WeightGemm<float[]> gemm = new WeightGemm<>(Arith.F32);
     private float[] embeddingNorms;
+    private Progress progress = Progress.NONE;
+    private long passes = 1, passesDone;
 
     public TokenDecoder(Transformer model) { this.model = model; }
+
+    /**
+     * Reports stage "decode" in vocabulary rows scored, over the {@code passes} passes (calls of
+     * {@link #byUnembedding} or {@link #byEmbeddingCosine}) the caller will make: one pass scores
+     * the whole vocabulary, however many vectors it decodes.
+     */
+    public TokenDecoder reporting(Progress progress, int passes) {
+        this.progress = progress;
+        this.passes = Math.max(1, passes);
+        this.passesDone = 0;
+        progress.update("decode", 0, this.passes * model.output().rows());
+        return this;
+    }
 
     /** Top tokens of W_U·u for each vector. */
     public List<List<Token>> byUnembedding(double[][] vectors, int top) {
@@ -55,7 +71,11 @@ public final class TokenDecoder {
     private List<List<Token>> topTokens(StoredMatrix w, double[][] vectors, int top, float[] rowNorms) {
         int m = vectors.length, d = w.cols(), vocab = w.rows();
         List<List<Token>> out = new ArrayList<>();
-        if (m == 0) return out;
+        if (m == 0) {
+            long perPass = model.output().rows();
+            progress.update("decode", Math.min(++passesDone * perPass, passes * perPass), passes * perPass);
+            return out;
+        }
         top = Math.min(top, vocab); // more than the vocabulary only allocates (top near 2^31: m·top entries)
         if (top < 1) throw new IllegalArgumentException("top must be at least 1, got " + top);
         float[] x = new float[m * d];
@@ -78,7 +98,12 @@ public final class TokenDecoder {
                     if (rowNorms != null) sc = sc / (Math.max(rowNorms[r0 + r], 1e-30) * Math.max(vnorm[i], 1e-30));
                     if (sc > best[i][top - 1]) insert(best[i], bestId[i], sc, r0 + r);
                 }
+            // in units of the unembedding's rows (the input embedding may have a few more or fewer);
+            // passes beyond the caller's plan stay at the total
+            long perPass = model.output().rows(), within = (long) (r0 + nr) * perPass / vocab;
+            progress.update("decode", Math.min(passesDone * perPass + within, passes * perPass), passes * perPass);
         }
+        passesDone++;
         for (int i = 0; i < m; i++) {
             List<Token> list = new ArrayList<>(top);
             for (int k = 0; k < top && bestId[i][k] >= 0 && best[i][k] > Double.NEGATIVE_INFINITY; k++)

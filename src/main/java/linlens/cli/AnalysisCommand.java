@@ -51,6 +51,8 @@ final class AnalysisCommand implements Callable<Integer> {
                 .description(analysis.promptDescription() + " (default: \"${DEFAULT-VALUE}\").").defaultValue(analysis.defaultPrompt()).build());
         for (ParamSpec p : analysis.params()) spec.addOption(option(p));
         spec.addMixin("threads", CommandSpec.forAnnotatedObject(command.threads));
+        if (analysis.fullDescription() != null)
+            spec.addOption(OptionSpec.builder("--full").type(boolean.class).arity("0").description(analysis.fullDescription()).build());
         spec.addOption(path("--json", "FILE", "Write the full result as JSON."));
         spec.addOption(path("--report", "FILE.html", "Write a self-contained HTML report with interactive figures."));
         if (analysis.hasArrays())
@@ -123,7 +125,8 @@ final class AnalysisCommand implements Callable<Integer> {
         if (json != null) JsonOutput.write(json, result.document());
         if (report != null) JsonOutput.writeText(report, HtmlReport.of(result).html());
         if (export != null) out.println("arrays written to " + export);
-        result.print(out);
+        if (analysis.fullDescription() != null && Boolean.TRUE.equals(value("--full"))) result.printFull(out);
+        else result.print(out);
         if (json != null) out.println("JSON written to " + json);
         if (report != null) out.println("Report written to " + report);
         return 0;

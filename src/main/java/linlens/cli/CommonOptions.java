@@ -30,7 +30,7 @@ public final class CommonOptions {
         if (ModelCache.CATALOG.containsKey(model) && !Files.exists(Path.of(model))
                 && !Files.exists(ModelCache.dir().resolve(model + ".gguf"))) {
             if (!quiet) err.println("model " + model + " is not cached yet: fetching it");
-            p = ModelCache.fetch(model, false, line -> { if (!quiet) err.println(line); });
+            p = ModelCache.fetch(model, false, line -> { if (!quiet) err.println(line); }, ConsoleProgress.of(err, quiet));
         } else {
             p = ModelCache.resolve(model);
         }

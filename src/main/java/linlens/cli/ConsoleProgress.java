@@ -3,22 +3,32 @@ package linlens.cli;
 import linlens.model.Progress;
 
 import java.io.PrintWriter;
+import java.util.function.LongSupplier;
 
 /**
  * Progress of long CLI work on stderr: a bar redrawn in place on a terminal, plain lines
- * otherwise (one per quarter of each stage), nothing when quiet.
+ * otherwise (one per quarter of each stage), nothing when quiet. Each shows the stage's elapsed
+ * time and, once a tenth is done, an estimate of the time left (a stage's units cost about the
+ * same: sweeps, sites, vocabulary rows, bytes).
  */
 final class ConsoleProgress implements Progress {
     private static final int BAR = 30;
 
     private final PrintWriter err;
     private final boolean terminal;
+    private final LongSupplier clock;
     private String stage = "";
-    private long shown = -1;
+    private long shown = -1, stageStart;
 
     ConsoleProgress(PrintWriter err, boolean terminal) {
+        this(err, terminal, System::nanoTime);
+    }
+
+    /** With a clock in nanoseconds (tests give a fixed one). */
+    ConsoleProgress(PrintWriter err, boolean terminal, LongSupplier clock) {
         this.err = err;
         this.terminal = terminal;
+        this.clock = clock;
     }
 
     /** The progress for this process's stderr: a bar when it is a terminal. */
@@ -34,17 +44,34 @@ final class ConsoleProgress implements Progress {
         if (!stage.equals(this.stage)) {
             this.stage = stage;
             shown = -1;
+            stageStart = clock.getAsLong();
         }
         long mark = terminal ? percent : percent / 25;
         if (mark == shown) return;
         shown = mark;
+        String time = time((clock.getAsLong() - stageStart) / 1e9, done, total);
         if (terminal) {
             int filled = (int) (BAR * percent / 100);
-            err.printf("\r%-9s [%s%s] %3d%% %d/%d", stage, "#".repeat(filled), " ".repeat(BAR - filled), percent, done, total);
+            // \033[K clears what a longer previous line left
+            err.printf("\r%-9s [%s%s] %3d%% %d/%d%s\033[K", stage, "#".repeat(filled), " ".repeat(BAR - filled), percent, done, total, time);
             if (done >= total) err.println();
         } else {
-            err.printf("%s: %d/%d (%d%%)%n", stage, done, total, percent);
+            err.printf("%s: %d/%d (%d%%)%s%n", stage, done, total, percent, time);
         }
         err.flush();
+    }
+
+    /** "  12 s, about 30 s left" after the first second; the left part once a tenth is done and while unfinished. */
+    static String time(double elapsed, long done, long total) {
+        if (elapsed < 1) return "";
+        String s = "  " + seconds(elapsed);
+        if (done < total && done * 10 >= total && total > 0) s += ", about " + seconds(elapsed * (total - done) / done) + " left";
+        return s;
+    }
+
+    private static String seconds(double s) {
+        if (s < 10) return String.format("%.1f s", s);
+        if (s < 120) return String.format("%.0f s", s);
+        return String.format("%d min %02d s", (long) s / 60, (long) s % 60);
     }
 }

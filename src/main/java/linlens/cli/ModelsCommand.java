@@ -30,7 +30,7 @@ public final class ModelsCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             var err = spec.commandLine().getErr();
-            Path p = ModelCache.fetch(name, force, line -> { if (!quiet) err.println(line); });
+            Path p = ModelCache.fetch(name, force, line -> { if (!quiet) err.println(line); }, ConsoleProgress.of(err, quiet));
             spec.commandLine().getOut().println(p);
             return 0;
         }

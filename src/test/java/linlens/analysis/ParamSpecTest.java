@@ -60,7 +60,7 @@ class ParamSpecTest {
 
     @Test
     void defaultsBuildTheRecordCallersBuiltBefore() {
-        assertEquals(new Decomposition.Options(Precision.FP32, MlpPath.UP, 8, 8), ParamSpec.defaults(Decomposition.Options.class));
+        assertEquals(new Decomposition.Options(Precision.FP32, MlpPath.UP, 5, 6), ParamSpec.defaults(Decomposition.Options.class));
         LayerAnalysis.Options layers = ParamSpec.defaults(LayerAnalysis.Options.class);
         assertNull(layers.layers());
         assertEquals(List.of(Site.values()), layers.sites());

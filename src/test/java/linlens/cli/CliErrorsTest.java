@@ -43,6 +43,7 @@ class CliErrorsTest {
     @Test
     void unknownModelName() {
         assertBadInput(run("predict", "--model", "no-such-model"), "unknown model 'no-such-model'");
+        assertBadInput(run("predict", "--model", "no-such-model"), "'linlens models list' shows the cached and fetchable models");
     }
 
     @Test

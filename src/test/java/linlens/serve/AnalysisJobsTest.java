@@ -160,7 +160,7 @@ class AnalysisJobsTest {
             assertEquals("decompose", list.get(0).get("name").asText());
             assertEquals("fp32", decompose.get(0).get("default").asText());
             assertEquals("up", decompose.get(1).get("default").asText());
-            assertEquals(8, decompose.get(2).get("default").asInt());
+            assertEquals(5, decompose.get(2).get("default").asInt());
             assertEquals(1, decompose.get(2).get("min").asInt());
             assertEquals(JobRequest.MAX_COMPONENTS, decompose.get(2).get("max").asInt());
             assertEquals(JobRequest.MAX_TOP, decompose.get(3).get("max").asInt());

@@ -25,7 +25,7 @@ class JobRequestTest {
     @Test
     void aValidRequestWithDefaultsAndWithEveryOption() {
         JobRequest r = parse("{\"model\":\"m\",\"prompts\":[\"Hi\"]}");
-        assertEquals(new JobRequest("decompose", "m", List.of("Hi"), new Decomposition.Options(Precision.FP32, MlpPath.UP, 8, 8)), r);
+        assertEquals(new JobRequest("decompose", "m", List.of("Hi"), new Decomposition.Options(Precision.FP32, MlpPath.UP, 5, 6)), r);
         r = parse("{\"model\":\"m\",\"prompts\":[\"a\",\"b\"],\"precision\":\"fp64\",\"mlp_path\":\"gate\",\"components\":64,\"top\":1}");
         assertEquals(new JobRequest("decompose", "m", List.of("a", "b"), new Decomposition.Options(Precision.FP64, MlpPath.GATE, 64, 1)), r);
         assertEquals(1, ((Decomposition.Options) parse(" {\"model\":\"m\",\"prompts\":[\"a\"],\"components\":1} \n").options()).components(),
