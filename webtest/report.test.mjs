@@ -93,6 +93,25 @@ test('the report opens offline and draws every figure from its data', async () =
     assert.notEqual(afterText, before);
     assert.match(afterText, /^J_1 /);
     await page.selectOption('#r-jacobian select.position', String(n - 1));
+    // the colour scale's handles: 0 is "0" (never "-0"), signs are true minus and plus
+    const scale = await page.evaluate(() => {
+      const vm = LinLens.charts['r-jacobian'].getOption().visualMap[0];
+      return [vm.formatter(-1e-9), vm.formatter(0), vm.formatter(vm.min), vm.formatter(vm.max)];
+    });
+    assert.equal(scale[0], '0');
+    assert.equal(scale[1], '0');
+    assert.match(scale[2], /^−\d/);
+    assert.match(scale[3], /^\+\d/);
+    // log ticks in one format; the inset's title is its axis label, above its grid
+    assert.deepEqual(await page.evaluate(() => [0.001, 0.01, 0.5, 1, 10, 100, 1000, 1e4, 1e-4, 250].map(LinLens.tick)),
+      ['0.001', '0.01', '0.5', '1', '10', '100', '1000', '1e4', '1e-4', '250']);
+    const inset = await page.evaluate(() => {
+      const o = LinLens.charts['r-jacobian'].getOption();
+      return { title: o.title[1].text, name: o.yAxis[1].name || '', top: o.grid[1].top };
+    });
+    assert.match(inset.title, /σ_k/);
+    assert.equal(inset.name, '', 'no axis name to overlap the title');
+    assert.ok(inset.top >= 40, 'the inset starts below its title');
     await page.screenshot({ path: path.join(SCREENSHOTS, 'report.png'), fullPage: true });
   } finally {
     await context.close();
@@ -181,6 +200,12 @@ test('the steering report shows both continuations with the differences marked',
     assert.deepEqual(steered, S.steered.tokens);
     const differs = await page.locator('.continuation.steered .token.differs').count();
     assert.equal(differs, S.steered.tokens.filter((t, i) => S.unsteered.tokens[i] !== t).length);
+    // the comparison: λ/2 and 2λ by default, every strength in order with the headline λ among them
+    assert.deepEqual(S.comparison.map(c => c.strength), [S.strength / 2, S.strength * 2]);
+    const labels = await page.locator('.steering .continuation .label').allTextContents();
+    assert.deepEqual(labels, ['unsteered', ...[S.strength / 2, S.strength, S.strength * 2].map(l => 'λ = ' + l)]);
+    const half = await page.locator('.continuation.compare').first().locator('.token:not(.prompt)').allTextContents();
+    assert.deepEqual(half, S.comparison[0].tokens);
     const facts = await page.locator('.steering .facts').textContent();
     assert.ok(facts.includes(JSON.stringify(S.source_prompt)) && facts.includes(String(S.layer)) && facts.includes(String(S.strength)), facts);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'report-steering.png'), fullPage: true });

@@ -33,6 +33,7 @@ public record ParamSpec(String name, Kind kind, String description, String defau
     public enum Kind {
         INT("N", "integer"), OPTIONAL_INT("N", "integer"), DOUBLE("X", "number"), FLAG("", "boolean"), TEXT("TEXT", "string"),
         PRECISION("P", "fp32 or fp64"), MLP_PATH("PATH", "up or gate"), INT_LIST("L", "list of integers"),
+        DOUBLE_LIST("X,...", "list of numbers"),
         SITE_LIST("KEY", "list of sites (layer, attn, mlp)");
 
         /** The value's name in the help. */
@@ -85,6 +86,7 @@ public record ParamSpec(String name, Kind kind, String description, String defau
         if (t == Precision.class) return Kind.PRECISION;
         if (t == MlpPath.class) return Kind.MLP_PATH;
         if (t == int[].class) return Kind.INT_LIST;
+        if (t == double[].class) return Kind.DOUBLE_LIST;
         if (t instanceof ParameterizedType pt && pt.getRawType() == List.class && pt.getActualTypeArguments()[0] == Site.class)
             return Kind.SITE_LIST;
         throw new IllegalStateException(where + ": no option kind for " + t);
@@ -136,6 +138,20 @@ public record ParamSpec(String name, Kind kind, String description, String defau
                         v[i] = Integer.parseInt(parts[i].strip());
                     } catch (NumberFormatException e) {
                         throw new IllegalArgumentException("'" + parts[i] + "' is not an int");
+                    }
+                }
+                yield v;
+            }
+            case DOUBLE_LIST -> {
+                // an empty text is the empty list: a list option's way to say "none"
+                if (s.isBlank()) yield new double[0];
+                String[] parts = s.split(",", -1);
+                double[] v = new double[parts.length];
+                for (int i = 0; i < parts.length; i++) {
+                    try {
+                        v[i] = Double.parseDouble(parts[i].strip());
+                    } catch (NumberFormatException e) {
+                        throw new IllegalArgumentException("'" + parts[i] + "' is not a number");
                     }
                 }
                 yield v;
@@ -202,6 +218,15 @@ public record ParamSpec(String name, Kind kind, String description, String defau
                 }
                 return out;
             }
+            case DOUBLE_LIST -> {
+                if (!v.isArray()) throw new OptionException(wrong);
+                double[] out = new double[v.size()];
+                for (int i = 0; i < out.length; i++) {
+                    if (!v.get(i).isNumber()) throw new OptionException(wrong);
+                    out[i] = v.get(i).doubleValue();
+                }
+                return out;
+            }
             case SITE_LIST -> {
                 if (!v.isArray() || v.isEmpty()) throw new OptionException(wrong);
                 List<Site> out = new ArrayList<>();
@@ -222,7 +247,7 @@ public record ParamSpec(String name, Kind kind, String description, String defau
     private static String article(Kind k) {
         return switch (k) {
             case INT, OPTIONAL_INT -> "an ";
-            case DOUBLE, FLAG, TEXT, INT_LIST, SITE_LIST -> "a ";
+            case DOUBLE, FLAG, TEXT, INT_LIST, DOUBLE_LIST, SITE_LIST -> "a ";
             default -> "";
         };
     }
@@ -272,6 +297,10 @@ public record ParamSpec(String name, Kind kind, String description, String defau
             case Integer i -> range(i);
             case int[] a -> { for (int i : a) range(i); }
             case Double d when !Double.isFinite(d) -> throw new OptionException("{" + name + "} " + d + " out of range: must be a finite number");
+            case double[] a -> {
+                for (double d : a)
+                    if (!Double.isFinite(d)) throw new OptionException("{" + name + "} " + d + " out of range: must be a finite number");
+            }
             default -> {}
         }
     }

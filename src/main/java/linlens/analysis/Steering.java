@@ -36,11 +36,25 @@ public final class Steering implements Analysis<Steering.Options> {
                                   min = 0, limit = Param.Limit.LAYER) Integer layer,
                           @Param(description = "λ: size of the added vector relative to the stream's norm.", defaultValue = "0.5")
                           double strength,
+                          @Param(description = "Further strengths to continue at, beside λ (default: λ/2 and 2λ; \"\" for none).",
+                                  label = "λ,...") double[] compare,
                           @Param(description = "Tokens to generate.", defaultValue = "20", min = 1, max = MAX_TOKENS) int tokens,
                           @Param(defaultValue = "up") MlpPath mlpPath) {
         public Options {
             if (target == null || !Double.isFinite(strength) || tokens < 0)
                 throw new IllegalArgumentException("a target, a finite strength and tokens at least 0: " + strength + ", " + tokens);
+            if (compare != null) compare = compare.clone();
+        }
+
+        /** With the default comparison (λ/2 and 2λ). */
+        public Options(String target, Integer layer, double strength, int tokens, MlpPath mlpPath) {
+            this(target, layer, strength, null, tokens, mlpPath);
+        }
+
+        /** The comparison's strengths: those given, else λ/2 and 2λ (none when λ = 0). */
+        public double[] comparedStrengths() {
+            if (compare != null) return compare.clone();
+            return strength == 0 ? new double[0] : new double[]{strength / 2, strength * 2};
         }
     }
 
@@ -59,11 +73,14 @@ public final class Steering implements Analysis<Steering.Options> {
 
     public record Continuation(String text, @JsonProperty("token_ids") List<Integer> tokenIds, List<String> tokens) {}
 
+    /** The continuation steered at one of the compared strengths. */
+    public record Compared(double strength, String text, @JsonProperty("token_ids") List<Integer> tokenIds, List<String> tokens) {}
+
     public record Result(ModelInfo model, @JsonProperty("source_prompt") String sourcePrompt,
                          @JsonProperty("target_prompt") String targetPrompt, int layer, double strength,
                          @JsonProperty("source_tokens") List<TokenInfo> sourceTokens,
                          @JsonProperty("source_prediction") Prediction sourcePrediction,
-                         Continuation unsteered, Continuation steered,
+                         Continuation unsteered, Continuation steered, List<Compared> comparison,
                          @JsonProperty("timings_ms") Map<String, Double> timingsMs) implements AnalysisResult {
         @Override public Object document() { return this; }
 
@@ -73,8 +90,13 @@ public final class Steering implements Analysis<Steering.Options> {
 
         @Override public void print(PrintWriter out) {
             out.printf("Source %s, layer %d, λ = %.3g%n", Text.quote(sourcePrompt), layer, strength);
-            out.printf("  unsteered: %s%s%n", targetPrompt, unsteered.text().replace("\n", "\\n"));
-            out.printf("  steered:   %s%s%n", targetPrompt, steered.text().replace("\n", "\\n"));
+            List<Compared> rows = new ArrayList<>(comparison);
+            rows.add(new Compared(strength, steered.text(), steered.tokenIds(), steered.tokens()));
+            rows.sort(java.util.Comparator.comparingDouble(Compared::strength));
+            out.printf("  %-12s %s%s%n", "unsteered:", targetPrompt, unsteered.text().replace("\n", "\\n"));
+            for (Compared c : rows)
+                out.printf("  %-12s %s%s%n", (c.strength() == strength && c.text().equals(steered.text()) ? "steered" : "λ = " + Text.number(c.strength())) + ":",
+                        targetPrompt, c.text().replace("\n", "\\n"));
         }
     }
 
@@ -107,8 +129,28 @@ public final class Steering implements Analysis<Steering.Options> {
         Continuation plain = generate(m, targetIds, o.tokens(), null, "unsteered", progress);
         times.put("unsteered", Vectors.ms(t0));
         t0 = System.nanoTime();
-        int ns = sourceIds.length;
-        Continuation steered = generate(m, targetIds, o.tokens(), (ids, x) -> {
+        Continuation steered = steer(m, targetIds, o.tokens(), jac, sourceIds.length, layer, o.strength(), "steered", progress);
+        times.put("steered", Vectors.ms(t0));
+        t0 = System.nanoTime();
+        List<Compared> comparison = new ArrayList<>();
+        for (double lambda : o.comparedStrengths()) {
+            Continuation c = steer(m, targetIds, o.tokens(), jac, sourceIds.length, layer, lambda, "λ = " + Text.number(lambda), progress);
+            comparison.add(new Compared(lambda, c.text(), c.tokenIds(), c.tokens()));
+        }
+        if (!comparison.isEmpty()) times.put("comparison", Vectors.ms(t0));
+        return new Result(ctx.modelInfo(), ctx.prompt(), o.target(), layer, o.strength(), ctx.tokens(), ctx.prediction(),
+                plain, steered, List.copyOf(comparison), times);
+    }
+
+    /**
+     * The target continued with {@code a = Σ_k J_{k mod n} e_k} (recomputed as the sequence
+     * grows) added after {@code layer} at every position, scaled to {@code strength} times that
+     * position's stream norm.
+     */
+    private static Continuation steer(Transformer m, int[] targetIds, int tokens, double[] jac, int ns, int layer, double strength,
+                                      String stage, Progress progress) {
+        int d = m.config().dim();
+        return generate(m, targetIds, tokens, (ids, x) -> {
             double[] a = new double[d];
             for (int k = 0; k < ids.length; k++)  // a += J_{k mod n} e_k
                 Arith.F64.gemm(false, true, 1, d, d, x, k * d, d, jac, (k % ns) * d * d, d, true, a, 0, d);
@@ -116,14 +158,11 @@ public final class Steering implements Analysis<Steering.Options> {
             return (at, h, n) -> {
                 if (at != layer || an == 0) return;
                 for (int p = 0; p < n; p++) {
-                    double f = o.strength() * norm(h, p * d, d) / an;
+                    double f = strength * norm(h, p * d, d) / an;
                     for (int j = 0; j < d; j++) h[p * d + j] += f * a[j];
                 }
             };
-        }, "steered", progress);
-        times.put("steered", Vectors.ms(t0));
-        return new Result(ctx.modelInfo(), ctx.prompt(), o.target(), layer, o.strength(), ctx.tokens(), ctx.prediction(),
-                plain, steered, times);
+        }, stage, progress);
     }
 
     /** The steered layer within the model, and the target with its continuation within the context. */

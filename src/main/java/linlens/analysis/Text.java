@@ -24,4 +24,10 @@ public final class Text {
         for (int i = 0; i < Math.min(n, toks.size()); i++) b.append(i == 0 ? "" : " ").append(quote(toks.get(i)));
         return b.toString();
     }
+
+    /** A number as a person writes it: 0.25, 1, 1.5e-05 (no trailing zeros). */
+    public static String number(double v) {
+        return java.math.BigDecimal.valueOf(v).stripTrailingZeros().toPlainString().length() <= 10
+                ? java.math.BigDecimal.valueOf(v).stripTrailingZeros().toPlainString() : String.format("%.3g", v);
+    }
 }

@@ -83,7 +83,7 @@
       const v = input.value.trim();
       if (v === '') continue;
       if (o.kind === 'int' || o.kind === 'optional_int' || o.kind === 'double') out[o.name] = Number(v);
-      else if (o.kind === 'int_list') out[o.name] = v.split(',').map(x => Number(x.trim()));
+      else if (o.kind === 'int_list' || o.kind === 'double_list') out[o.name] = v.split(',').map(x => Number(x.trim()));
       else if (o.kind === 'site_list') out[o.name] = v.split(',').map(x => x.trim());
       else out[o.name] = v;
     }

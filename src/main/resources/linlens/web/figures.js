@@ -21,6 +21,13 @@
   LinLens.el = el;
 
   const fmt = (v, digits = 4) => Number(v).toPrecision(digits);
+  /** A log axis's tick in one format: up to 3 significant digits without trailing zeros; 1e5, 1e-4 beyond. */
+  const tick = v => v !== 0 && (Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3)
+    ? Number(v).toExponential(0).replace('e+', 'e') : String(Number(Number(v).toPrecision(3)));
+  LinLens.tick = tick;
+  /** A colour scale's value: 0 for what rounds to it (never "-0"), else 2 significant digits with a true minus. */
+  const scaleValue = (v, lim) => Math.abs(v) < lim * 5e-3 ? '0' : (v < 0 ? '−' : '+') + fmt(Math.abs(v), 2);
+  LinLens.scaleValue = scaleValue;
   const pct = p => (100 * p).toFixed(p < 0.001 ? 3 : 1) + '%';
   /** A token as text you can see: quotes keep leading spaces visible. */
   const quoted = t => JSON.stringify(t);
@@ -150,16 +157,18 @@
       return {
         animation: false,
         title: [{ text: 'J_' + m.position + ' for ' + quoted(m.token), left: 10, top: 0, textStyle: { fontSize: 13 } },
-                { text: 'singular values', left: '76%', top: 0, textStyle: { fontSize: 12 } }],
+                { text: 'singular values σ_k (log scale)', left: '76%', top: 0, textStyle: { fontSize: 12 } }],
         tooltip: { formatter: o => o.seriesType === 'heatmap'
           ? 'output ' + o.value[1] * J.block + ', input ' + o.value[0] * J.block + (J.block > 1 ? ' (block of ' + J.block + ')' : '') + '<br>J = ' + fmt(o.value[2])
           : 'σ_' + (o.dataIndex + 1) + ' = ' + fmt(o.value[1]) },
-        grid: [{ left: 50, top: 30, bottom: 40, width: '58%' }, { left: '76%', right: 20, top: 30, height: '45%' }],
+        grid: [{ left: 50, top: 30, bottom: 40, width: '58%' }, { left: '76%', right: 20, top: 40, height: '45%' }],
         xAxis: [{ gridIndex: 0, type: 'category', data: [...Array(side).keys()], name: 'input feature', nameLocation: 'middle', nameGap: 25, axisLabel: { formatter: v => v * J.block, interval: Math.ceil(side / 8) - 1 } },
                 { gridIndex: 1, type: 'value', name: 'k', min: 1, max: sv.length || 1 }],
         yAxis: [{ gridIndex: 0, type: 'category', inverse: true, data: [...Array(side).keys()], name: 'output feature', axisLabel: { formatter: v => v * J.block, interval: Math.ceil(side / 8) - 1 } },
-                { gridIndex: 1, type: 'log', name: 'σ_k', axisLabel: { formatter: v => fmt(v, 2) } }],
+                // the inset's title names the axis: an axis name there would overlap it
+                { gridIndex: 1, type: 'log', axisLabel: { formatter: tick } }],
         visualMap: { min: -lim, max: lim, calculable: true, orient: 'horizontal', left: 'right', bottom: 0, seriesIndex: 0,
+          formatter: v => scaleValue(v, lim),
           inRange: { color: ['#2166ac', '#67a9cf', '#f7f7f7', '#ef8a62', '#b2182b'] }, text: ['+' + fmt(lim, 2), '−' + fmt(lim, 2)] },
         series: [{ type: 'heatmap', xAxisIndex: 0, yAxisIndex: 0, data: cells, progressive: 0 },
                  { type: 'line', xAxisIndex: 1, yAxisIndex: 1, showSymbol: false, data: sv.map((v, k) => [k + 1, v]), lineStyle: { color: '#2f6fd6' } }]
@@ -184,7 +193,7 @@
         tooltip: { trigger: 'axis' },
         grid: { left: 60, right: 30, top: 40, bottom: 45 },
         xAxis: { type: 'value', name: 'k', nameLocation: 'middle', nameGap: 26, min: 1, max: svd[0].singular_values.length },
-        yAxis: { type: 'log', name: 'σ_k', axisLabel: { formatter: v => fmt(v, 2) } },
+        yAxis: { type: 'log', name: 'σ_k', axisLabel: { formatter: tick } },
         series: svd.map(s => ({ type: 'line', name: s.position + ': ' + quoted(s.token), showSymbol: false,
           data: s.singular_values.map((v, k) => [k + 1, Math.max(v, 1e-30)]) }))
       });
@@ -238,7 +247,7 @@
         grid: [{ left: 60, top: 30, bottom: 45, width: '36%' }, { left: '54%', right: 20, top: 60, bottom: 70 }],
         xAxis: [{ gridIndex: 0, type: 'value', name: 'k', nameLocation: 'middle', nameGap: 26, min: 1, max: c.singular_values.length },
                 { gridIndex: 1, type: 'category', data: toks, axisLabel: { rotate: 30 } }],
-        yAxis: [{ gridIndex: 0, type: 'log', name: 'σ_k', axisLabel: { formatter: v => fmt(v, 2) } },
+        yAxis: [{ gridIndex: 0, type: 'log', name: 'σ_k', axisLabel: { formatter: tick } },
                 { gridIndex: 1, type: 'value', name: '‖v_k at i‖', max: 1 }],
         series: [{ type: 'line', name: 'σ_k', xAxisIndex: 0, yAxisIndex: 0, showSymbol: false, color: '#6d6d6d',
                    data: c.singular_values.map((v, k) => [k + 1, Math.max(v, 1e-30)]) }]
@@ -269,7 +278,7 @@
         tooltip: { trigger: 'item', formatter: o => esc(o.seriesName) + '<br>σ_' + o.value[0] + ' = ' + fmt(o.value[1]) },
         grid: { left: 60, right: 30, top: 40, bottom: 45 },
         xAxis: { type: 'value', name: 'k', nameLocation: 'middle', nameGap: 26, min: 1, max: sites[0].cumulative.tokens_combined.singular_values.length },
-        yAxis: { type: 'log', name: 'σ_k', axisLabel: { formatter: v => fmt(v, 2) } },
+        yAxis: { type: 'log', name: 'σ_k', axisLabel: { formatter: tick } },
         // early layers light, late layers dark
         series: sites.map((s, i) => ({ type: 'line', name: 'layer ' + s.layer, showSymbol: false,
           color: 'hsl(218, 70%, ' + Math.round(75 - 50 * i / last) + '%)',
@@ -392,26 +401,30 @@
       });
   }
 
-  /** The steered continuation beside the plain one; tokens that differ are marked. */
+  /** The steered continuations beside the plain one, by strength; tokens that differ from the plain one are marked. */
   function steering(root, data, prefix) {
-    const r = data.steering, plain = r.unsteered.tokens, steered = r.steered.tokens;
+    const r = data.steering, plain = r.unsteered.tokens;
     const facts = el('dl', { class: 'facts' });
     const fact = (k, v) => facts.append(el('dt', {}, k), el('dd', {}, v));
     fact('Model', r.model.family + ' · d=' + r.model.hidden_size + ' · ' + r.model.layers + ' layers · ' + r.model.source.split('/').pop());
     fact('Source prompt', el('span', {}, quoted(r.source_prompt) + ' (' + r.source_tokens.length + ' tokens, predicts ',
       el('span', { class: 'token pred' }, r.source_prediction.text), ')'));
     fact('Steered layer', String(r.layer) + ' (residual stream after it)');
-    fact('λ', String(r.strength));
+    fact('λ', String(r.strength) + ((r.comparison || []).length ? ' (compared with ' + r.comparison.map(c => String(c.strength)).join(', ') + ')' : ''));
     fact('Target prompt', quoted(r.target_prompt));
-    const line = (cls, label, toks, other) => el('div', { class: 'continuation ' + cls },
+    const line = (cls, label, toks) => el('div', { class: 'continuation ' + cls },
       el('div', { class: 'label' }, label),
       el('div', { class: 'tokens' }, el('span', { class: 'token prompt' }, r.target_prompt),
-        ...toks.map((t, i) => el('span', { class: 'token' + (other[i] === t ? '' : ' differs'), title: 'generated token ' + (i + 1) }, t))));
+        ...toks.map((t, i) => el('span', { class: 'token' + (cls === 'unsteered' || plain[i] === t ? '' : ' differs'), title: 'generated token ' + (i + 1) }, t))));
+    // every strength in order, the headline λ among them
+    const rows = [{ strength: r.strength, tokens: r.steered.tokens, headline: true }, ...(r.comparison || [])]
+      .sort((a, b) => a.strength - b.strength);
     root.append(el('section', { class: 'card steering', id: prefix + '-steering' },
       el('h3', {}, 'Steering with the source prompt\'s Jacobian'), facts,
-      line('unsteered', 'unsteered', plain, steered), line('steered', 'steered', steered, plain),
+      line('unsteered', 'unsteered', plain),
+      ...rows.map(c => line(c.headline ? 'steered' : 'compare', 'λ = ' + c.strength, c.tokens)),
       el('p', { class: 'caption' }, 'Greedy continuations of the target prompt. Steered: Σ_k J_(k mod n) e_k, with J the source prompt\'s cumulative Jacobian at the steered layer, '
-        + 'is added to the residual stream at every position, scaled to λ times its norm. Marked tokens differ between the two.')));
+        + 'is added to the residual stream at every position, scaled to λ times its norm. Marked tokens differ from the unsteered continuation.')));
   }
 
   /** The logit lens: where the prediction appears across the layers, and each layer's top tokens. */

@@ -82,6 +82,11 @@ class ParamSpecTest {
         assertArrayEquals(new int[]{1, 5, 17}, (int[]) spec(LayerAnalysis.Options.class, "layers").parseText("1, 5,17"));
         assertEquals(List.of(Site.LAYER, Site.MLP), spec(LayerAnalysis.Options.class, "keys").parseText("layer,mlp"));
         assertEquals(0.25, spec(Steering.Options.class, "strength").parseText("0.25"));
+        assertEquals(ParamSpec.Kind.DOUBLE_LIST, spec(Steering.Options.class, "compare").kind());
+        assertArrayEquals(new double[]{0.25, 1.5}, (double[]) spec(Steering.Options.class, "compare").parseText("0.25, 1.5"));
+        assertArrayEquals(new double[0], (double[]) spec(Steering.Options.class, "compare").parseText(""), "an empty list: no comparison");
+        assertEquals("'x' is not a number", assertThrows(IllegalArgumentException.class,
+                () -> spec(Steering.Options.class, "compare").parseText("1,x")).getMessage());
         assertEquals(true, spec(Decomposition.Options.class, "nonlinear").parseText("true"));
         assertEquals("x y", spec(Steering.Options.class, "target").parseText("x y"));
         // what was expected, in the words picocli's own converters used (the caller adds the option)
@@ -106,6 +111,10 @@ class ParamSpecTest {
         assertArrayEquals(new int[]{0, 3}, (int[]) spec(LayerAnalysis.Options.class, "layers").parseJson(json("[0,3]")));
         assertEquals(List.of(Site.ATTN), spec(LayerAnalysis.Options.class, "keys").parseJson(json("[\"attn\"]")));
         assertEquals(1.0, spec(Steering.Options.class, "strength").parseJson(json("1")));
+        assertArrayEquals(new double[]{0.25, 2}, (double[]) spec(Steering.Options.class, "compare").parseJson(json("[0.25, 2]")));
+        assertArrayEquals(new double[0], (double[]) spec(Steering.Options.class, "compare").parseJson(json("[]")), "none");
+        assertEquals("'compare' must be a list of numbers", assertThrows(OptionException.class,
+                () -> spec(Steering.Options.class, "compare").parseJson(json("[\"1\"]"))).render(OptionException.API));
         assertEquals(false, spec(Attribution.Options.class, "by_component").parseJson(json("false")));
         // a wrong type names the option in the API's spelling, and says what it must be
         Map<String, String> wrong = Map.of(
@@ -150,6 +159,8 @@ class ParamSpecTest {
                 refusal(Steering.Options.class, Map.of("target", "x", "layer", -1)));
         assertEquals(List.of("--strength NaN out of range: must be a finite number", "'strength' NaN out of range: must be a finite number"),
                 refusal(Steering.Options.class, Map.of("target", "x", "strength", Double.NaN)));
+        assertEquals(List.of("--compare Infinity out of range: must be a finite number", "'compare' Infinity out of range: must be a finite number"),
+                refusal(Steering.Options.class, Map.of("target", "x", "compare", new double[]{1, Double.POSITIVE_INFINITY})));
         assertEquals(List.of("missing --target", "missing 'target'"), refusal(Steering.Options.class, Map.of()));
         assertEquals(List.of("--token-id must be at least 0 (got -1)", "'token_id' must be at least 0 (got -1)"),
                 refusal(Attribution.Options.class, Map.of("token_id", -1)));
