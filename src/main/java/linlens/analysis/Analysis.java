@@ -65,6 +65,9 @@ public interface Analysis<O extends Record> {
      */
     default String fullDescription() { return null; }
 
+    /** One line for the command list (at most 64 characters): what the analysis gives. */
+    String summary();
+
     /**
      * Runs on a prompt. {@code progress} receives stages as they advance and may throw
      * {@link java.util.concurrent.CancellationException} to stop the run at its next report;

@@ -45,6 +45,8 @@ public final class Attribution implements Analysis<Attribution.Options> {
 
     @Override public String name() { return "attribute"; }
 
+    @Override public String summary() { return "Exact attribution of a token's logit to the input positions"; }
+
     @Override public List<String> description() {
         return List.of("Exact attribution of a token's logit (default: the predicted token) to the input positions,",
                 "w_tᵀ J_i x_i, summing exactly to the logit; optionally split by layer and attention vs MLP.");

@@ -68,6 +68,8 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
 
     @Override public String name() { return "decompose"; }
 
+    @Override public String summary() { return "Exact linear decomposition of the next token: J_i, SVDs, tokens"; }
+
     @Override public List<String> description() {
         return List.of("Compute the detached Jacobian J_i of the last position's output embedding w.r.t. every input",
                 "embedding, check that y = Σ J_i x_i, and decode the leading singular vectors of each J_i.");

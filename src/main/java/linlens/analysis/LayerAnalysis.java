@@ -78,6 +78,8 @@ public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
 
     @Override public String name() { return "layers"; }
 
+    @Override public String summary() { return "The decomposition layer by layer: residual, attention, MLP"; }
+
     @Override public List<String> description() {
         return List.of("Layer by layer: for each layer and site (layer = resid_post, attn = attn_out, mlp = mlp_out) the final",
                 "norm of the site's last-position vector, its cumulative Jacobian (w.r.t. the embeddings) and layer-wise",

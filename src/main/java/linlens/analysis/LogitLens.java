@@ -66,6 +66,8 @@ public final class LogitLens implements Analysis<LogitLens.Options> {
 
     @Override public String name() { return "logit-lens"; }
 
+    @Override public String summary() { return "Each layer's readout: where the prediction appears"; }
+
     @Override public List<String> description() {
         return List.of("Each layer's residual stream at the last position through the final norm (frozen at that vector) and",
                 "the unembedding: the tokens each layer would predict, and the rank of the model's prediction there.");

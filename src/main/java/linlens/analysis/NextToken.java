@@ -28,6 +28,8 @@ public final class NextToken implements Analysis<NextToken.Options> {
 
     @Override public String name() { return "predict"; }
 
+    @Override public String summary() { return "The next-token distribution's top K"; }
+
     @Override public List<String> description() { return List.of("Print the next-token distribution's top K for a prompt."); }
 
     @Override public Class<Options> optionsType() { return Options.class; }

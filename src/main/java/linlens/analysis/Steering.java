@@ -60,6 +60,8 @@ public final class Steering implements Analysis<Steering.Options> {
 
     @Override public String name() { return "steer"; }
 
+    @Override public String summary() { return "Steer generation with a source prompt's Jacobian"; }
+
     @Override public List<String> description() {
         return List.of("Steer greedy generation of a target prompt with a source prompt's cumulative Jacobian at a layer,",
                 "printing the steered and unsteered continuations side by side.");

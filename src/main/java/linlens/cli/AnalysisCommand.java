@@ -45,7 +45,7 @@ final class AnalysisCommand implements Callable<Integer> {
         CommandSpec spec = CommandSpec.wrapWithoutInspection(command);
         command.spec = spec;
         spec.name(analysis.name());
-        spec.usageMessage().description(analysis.description().toArray(String[]::new));
+        spec.usageMessage().header(analysis.summary()).description(analysis.description().toArray(String[]::new));
         spec.addMixin("common", CommandSpec.forAnnotatedObject(command.common));
         spec.addOption(OptionSpec.builder("--prompt").paramLabel("<prompt>").type(String.class)
                 .description(analysis.promptDescription() + " (default: \"${DEFAULT-VALUE}\").").defaultValue(analysis.defaultPrompt()).build());

@@ -20,7 +20,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "bench", description = {
+@Command(name = "bench", header = "Time each stage of the job against this machine's sgemm peak", description = {
         "Time the job's stages (forward pass, full detached Jacobian, forward pass + Jacobian, SVD and decoding,",
         "matrix-free top-k; on request the layer sweep over every layer and site, materialized or matrix-free) with",
         "warm-up and repeats: wall time, FLOPs, GFLOP/s, fraction of the sgemm peak measured in the same run, peak",

@@ -12,7 +12,8 @@ import picocli.CommandLine.Spec;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-@Command(name = "datasets", description = "List and fetch the built-in public datasets (bias, toxicity, truthfulness).",
+@Command(name = "datasets", header = "The built-in public datasets: bias, toxicity, truthfulness",
+        description = "List and fetch the built-in public datasets (bias, toxicity, truthfulness).",
         subcommands = {DatasetsCommand.ListDatasets.class, DatasetsCommand.Fetch.class})
 public final class DatasetsCommand implements Runnable {
     @Spec CommandSpec spec;

@@ -20,7 +20,7 @@ import java.util.Arrays;
         // the analyses' subcommands come first, from linlens.analysis.Analyses (commandLine)
         subcommands = {TokenizeCommand.class, ModelsCommand.class, DatasetsCommand.class, BenchCommand.class, ServeCommand.class,
                 CommandLine.HelpCommand.class})
-public final class Main implements Runnable {
+public final class Main implements java.util.concurrent.Callable<Integer> {
     public static final int EXIT_BAD_INPUT = 2, EXIT_FAILURE = 1;
 
     // Built up front: after an OutOfMemoryError or StackOverflowError the handler must not need
@@ -38,13 +38,17 @@ public final class Main implements Runnable {
 
     @Spec CommandSpec spec;
 
-    /** No subcommand: the usage with the command list, and where to start. */
+    /**
+     * No subcommand: the usage with the command list and where to start, on stderr with exit 2
+     * (a command line that does nothing is a usage error; --help is the way to ask for it).
+     */
     @Override
-    public void run() {
-        PrintWriter out = spec.commandLine().getOut();
-        spec.commandLine().usage(out);
-        out.println();
-        out.println(START_WITH);
+    public Integer call() {
+        PrintWriter err = spec.commandLine().getErr();
+        spec.commandLine().usage(err);
+        err.println();
+        err.println(START_WITH);
+        return EXIT_BAD_INPUT;
     }
 
     public static void main(String[] args) {

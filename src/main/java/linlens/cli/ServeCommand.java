@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
-@Command(name = "serve", description = {
+@Command(name = "serve", header = "The local web app: prompts, figures, downloads", description = {
         "Serve the Linear Lens web app: type a prompt, watch its decomposition fill in, compare two prompts,",
         "download JSON, NumPy and HTML exports. Offers the cached models and those given with --model."})
 public final class ServeCommand implements Callable<Integer> {

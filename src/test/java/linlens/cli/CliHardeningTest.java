@@ -74,19 +74,39 @@ class CliHardeningTest {
     void helpCommandPrintsASubcommandsUsage() {
         var r = run("help", "decompose");
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.out().startsWith("Usage: linlens decompose"), r.out());
+        assertTrue(r.out().startsWith(linlens.analysis.Analyses.byName("decompose").summary() + "\nUsage: linlens decompose")
+                || r.out().startsWith(linlens.analysis.Analyses.byName("decompose").summary() + "\r\nUsage: linlens decompose"), r.out());
         assertTrue(r.out().contains("--components"), r.out());
         assertBadInput(run("help", "nosuch"), "Unknown subcommand 'nosuch'");
     }
 
     @Test
-    void noArgumentsPrintsTheCommandsAndWhereToStart() {
+    void noArgumentsPrintsTheCommandsAndWhereToStartWithExitTwo() {
         var r = run();
-        assertEquals(0, r.code(), r.err());
-        assertTrue(r.out().startsWith("Usage: linlens"), r.out());
-        assertTrue(r.out().contains("Commands:") && r.out().contains("decompose") && r.out().contains("help"), r.out());
-        assertTrue(r.out().strip().endsWith(Main.START_WITH), r.out());
-        assertEquals("", r.err());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().startsWith("Usage: linlens"), r.err());
+        assertTrue(r.err().contains("Commands:") && r.err().contains("decompose") && r.err().contains("help"), r.err());
+        assertTrue(r.err().strip().endsWith(Main.START_WITH), r.err());
+        assertEquals("", r.out());
+        assertEquals(0, run("--help").code(), "asking for the usage is not an error");
+    }
+
+    /** The command list: one whole summary per command, nothing cut off mid-sentence. */
+    @Test
+    void theCommandListGivesEachCommandAWholeLine() {
+        String help = run("--help").out();
+        List<String> list = help.lines().dropWhile(l -> !l.equals("Commands:")).skip(1).takeWhile(l -> !l.isBlank()).toList();
+        var commands = Main.commandLine(new java.io.PrintWriter(java.io.Writer.nullWriter()), new java.io.PrintWriter(java.io.Writer.nullWriter()), false)
+                .getSubcommands();
+        // the help command is picocli's own, and says so in its own line
+        assertEquals(commands.size(), list.size(), "one line per command:\n" + String.join("\n", list));
+        for (String line : list) {
+            assertTrue(line.length() <= 80, "fits 80 columns: " + line);
+            String name = line.strip().split(" +")[0], text = line.strip().substring(name.length()).strip();
+            var usage = commands.get(name).getCommandSpec().usageMessage();
+            String whole = usage.header().length > 0 ? usage.header()[0] : usage.description()[0];
+            assertEquals(whole, text, name + ": the listed text is the command's whole summary");
+        }
     }
 
     // ---- numeric options: one line naming option, value and range, before any work ----
