@@ -373,9 +373,17 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
         int n = r.tokens().size();
         out.printf("Model        %s · %s · d=%d · %d layers · vocab %d%n", mi.family(), Path.of(mi.source()).getFileName(),
                 mi.hiddenSize(), mi.layers(), mi.vocabSize());
+        // a long prompt's tokens: its first and last ones, the rest elided (the JSON has them all)
         StringBuilder toks = new StringBuilder();
-        for (var t : r.tokens()) toks.append(toks.isEmpty() ? "" : " | ").append(Text.quote(t.text()));
-        out.printf("Prompt       %s%n", Text.quote(r.prompt()));
+        for (int i = 0; i < n; i++) {
+            if (n > 24 && i == 12) {
+                toks.append(" | … ").append(n - 18).append(" more …");
+                i = n - 7;
+                continue;
+            }
+            toks.append(toks.isEmpty() ? "" : " | ").append(Text.quote(r.tokens().get(i).text()));
+        }
+        out.printf("Prompt       %s%n", Text.quote(Text.elide(r.prompt(), 160)));
         out.printf("Tokens       %d: %s%n", n, toks);
         var p = r.prediction();
         out.printf("Prediction   %s p=%.3f   then", Text.quote(p.text()), p.probability());
@@ -413,7 +421,10 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
         out.println("J_i: how input token i's embedding moves the output, every nonlinearity frozen at this prompt, so");
         out.println("  y = Σ J_i x_i exactly. Each J = Σ σ u vᵀ: σ strength, u output direction (read by the unembedding),");
         out.println("  v input direction (nearest token embeddings); stable rank Σσ²/σ₁²: how many directions matter.");
-        if (!full && n > 1) out.printf("  Positions 0..%d: --full; everything: --json FILE or --report FILE.html; docs/METHOD.md.%n", n - 2);
+        if (r.svd().size() > 1 && !full)
+            out.printf("  Positions 0..%d: --full; everything: --json FILE or --report FILE.html; docs/METHOD.md.%n", n - 2);
+        else if (r.matrixFree() != null)
+            out.println("  Matrix-free: the last position and all tokens only; everything computed: --json FILE; docs/METHOD.md.");
         out.print("Timings (ms)");
         r.timingsMs().forEach((k, v) -> out.printf(" %s %.0f", k, v));
         out.println();

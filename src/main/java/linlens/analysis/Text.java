@@ -30,4 +30,12 @@ public final class Text {
         return java.math.BigDecimal.valueOf(v).stripTrailingZeros().toPlainString().length() <= 10
                 ? java.math.BigDecimal.valueOf(v).stripTrailingZeros().toPlainString() : String.format("%.3g", v);
     }
+
+    /** At most {@code max} characters (code points kept whole): the start and the end, " … " between. */
+    public static String elide(String s, int max) {
+        if (s.codePointCount(0, s.length()) <= max) return s;
+        int head = max * 2 / 3, tail = max - head - 3;
+        int headEnd = s.offsetByCodePoints(0, head), tailStart = s.offsetByCodePoints(s.length(), -tail);
+        return s.substring(0, headEnd) + " … " + s.substring(tailStart);
+    }
 }

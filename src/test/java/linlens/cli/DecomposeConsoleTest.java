@@ -95,4 +95,26 @@ class DecomposeConsoleTest {
         assertEquals(2, r.code(), r.err());
         assertTrue(r.err().contains("--full"), r.err());
     }
+
+    @Test
+    void matrixFreeSaysWhatItHasAndALongPromptStaysOnItsLines() {
+        String prompt = "The bridge out of Marin is the ".repeat(8);
+        var r = CliErrorsTest.run("decompose", "--quiet", "--model", CliHardeningTest.TINY, "--prompt", prompt, "--matrix-free");
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = r.out().lines().toList();
+        assertTrue(lines.stream().allMatch(l -> l.length() <= 200), "no line runs on:\n" + r.out());
+        assertTrue(lines.get(1).contains(" … "), lines.get(1));
+        assertTrue(lines.get(2).matches("Tokens +\\d+: .* \\| … \\d+ more … \\| .*"), lines.get(2));
+        assertTrue(lines.stream().anyMatch(l -> l.contains("matrix-free top-5")), r.out());
+        assertTrue(lines.stream().noneMatch(l -> l.contains("--full")), "matrix-free has no other positions to show");
+        assertTrue(lines.stream().anyMatch(l -> l.contains("Matrix-free: the last position and all tokens only")), r.out());
+    }
+
+    @Test
+    void elidingKeepsBothEndsAndWholeCharacters() {
+        assertEquals("short", linlens.analysis.Text.elide("short", 10));
+        String e = linlens.analysis.Text.elide("😀".repeat(30), 12);
+        assertEquals(12, e.codePointCount(0, e.length()));
+        assertTrue(e.startsWith("😀😀😀😀😀😀😀😀 … 😀"), e);
+    }
 }
