@@ -22,8 +22,9 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "query", description = {
-        "Run SQL over a scan's results (the table 'results'; DuckDB's SQL) and print an aligned table, or write it",
-        "as CSV or JSON. The SQL cannot touch files: COPY ... TO, ATTACH, read_csv and the like are refused."})
+        "Run SQL (DuckDB's) over a scan's results, the table 'results', and print an",
+        "aligned table, or write the answer as CSV or JSON. The SQL cannot touch files:",
+        "COPY ... TO, ATTACH, read_csv and the like are refused."})
 public final class QueryCommand implements Callable<Integer> {
     /** Characters of a cell shown in the table (the CSV and JSON outputs keep everything). */
     static final int CELL = 60;

@@ -18,9 +18,10 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "scan", description = {
-        "Analyse every prompt of a dataset (JSON Lines, CSV, TSV, Parquet, or text with one prompt a line) with one",
-        "model load, committing the results in batches as Parquet files under --out (a DuckDB view 'results' over them",
-        "in results.duckdb); --resume continues a stopped scan. Query the results with 'linlens query'."})
+        "Analyse every prompt of a dataset (JSON Lines, CSV, TSV, Parquet, or text",
+        "with one prompt a line) with one model load; the results are committed in",
+        "batches as Parquet files under --out, with a DuckDB view 'results' over them",
+        "in results.duckdb. --resume continues a stopped scan; 'linlens query' runs SQL."})
 public final class ScanCommand implements Callable<Integer> {
     @Mixin CommonOptions common;
     @Mixin ThreadsOption threads;
@@ -32,8 +33,8 @@ public final class ScanCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "The results folder (absent or empty; with --resume, a stopped scan's).")
     Path out;
 
-    @Option(names = "--analyses", split = ",", paramLabel = "A[,A...]",
-            description = "Any of predict, decompose, attribute, layers (default: predict,decompose,attribute; predict is always on).")
+    @Option(names = "--analyses", split = ",", paramLabel = "A",
+            description = "Any of predict, decompose, attribute, layers (default: predict,attribute; predict is always on).")
     List<String> analyses;
 
     @Option(names = "--k", paramLabel = "K", defaultValue = "4", description = "Singular values of each matrix-free top-k (decompose; default: ${DEFAULT-VALUE}).")

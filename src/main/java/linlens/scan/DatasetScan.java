@@ -108,6 +108,7 @@ public final class DatasetScan {
         DatasetFile data = DatasetFile.open(dataset, options.promptColumn(), ScanSchema.reserved());
         ObjectNode datasetNode = ScanManifest.dataset(data);
         JsonNode old = null;
+        checkCanCreate(out);
         if (!PartStore.isEmptyOrAbsent(out)) {
             if (!options.resume())
                 throw new InputException("--out " + out + " is not empty: add --resume to continue the scan there, or choose a new folder");
@@ -119,6 +120,15 @@ public final class DatasetScan {
     }
 
     public DatasetFile dataset() { return data; }
+
+    /** The folder, or the nearest folder above it that exists, must take new files: said now rather than after the model loads. */
+    private static void checkCanCreate(Path out) {
+        Path p = out.toAbsolutePath().normalize();
+        if (Files.exists(p) && !Files.isDirectory(p)) throw new InputException("--out " + out + ": not a folder");
+        while (p != null && !Files.exists(p)) p = p.getParent();
+        if (p == null || !Files.isDirectory(p) || !Files.isWritable(p))
+            throw new InputException("--out " + out + ": cannot create files in " + (p == null ? out : p));
+    }
 
     /** The scan on a loaded model. */
     public Summary run(Transformer model, Listener listener) throws Exception {

@@ -21,7 +21,7 @@ public final class ScanSchema {
     public static final List<String> GROUPS = List.of("predict", "decompose", "attribute", "layers");
 
     /** What a scan computes when {@code --analyses} is not given (see README, "Dataset scans", for its cost). */
-    public static final List<String> DEFAULT_GROUPS = List.of("predict", "decompose", "attribute");
+    public static final List<String> DEFAULT_GROUPS = List.of("predict", "attribute");
 
     /** One column: its name, DuckDB type, the group that fills it (null: every row) and what it holds. */
     public record Column(String name, String type, String group, String description) {}

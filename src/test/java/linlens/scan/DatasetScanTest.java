@@ -125,6 +125,7 @@ class DatasetScanTest {
                 "unknown analysis 'x'");
         assertBadInput(run("scan", "--model", model, "--dataset", data.toString(), "--out", dir.resolve("o3").toString(), "--k", "100000"),
                 "--k 100000 out of range");
+        assertBadInput(run("scan", "--model", model, "--dataset", data.toString(), "--out", data.toString()), "not a folder");
         assertFalse(Files.exists(dir.resolve("o3")), "nothing written for a refused scan");
     }
 

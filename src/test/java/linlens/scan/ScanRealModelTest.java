@@ -14,19 +14,19 @@ import java.util.Map;
 import static linlens.scan.ScanTesting.*;
 import static org.junit.jupiter.api.Assertions.*;
 
-/** A scan of five prompts on the demo model with the default analyses: exact reconstructions and attributions. */
+/** A scan of five prompts on the demo model with decompose and attribute: exact reconstructions and attributions. */
 @RealModel
 class ScanRealModelTest {
     @TempDir Path dir;
 
     @Test
-    void fivePromptsWithTheDefaultAnalyses() throws Exception {
+    void fivePromptsDecomposedAndAttributed() throws Exception {
         List<String> prompts = List.of("The bridge out of Marin is the", "The capital of France is", "Water boils at a temperature of",
                 "The quick brown fox jumps over the lazy", "Once upon a time, there lived a");
         Path data = Files.writeString(dir.resolve("prompts.txt"), String.join("\n", prompts) + "\n");
         Path out = dir.resolve("out");
         Run r = run("scan", "--model", TestModels.gemmaPath().toString(), "--dataset", data.toString(), "--out", out.toString(),
-                "--k", "2", "--quiet");
+                "--analyses", "decompose,attribute", "--k", "2", "--quiet");
         assertEquals(0, r.code(), r.err());
         var rows = rows(out);
         assertEquals(5, rows.size());
