@@ -1,0 +1,115 @@
+package linlens.cli;
+
+import linlens.analysis.OptionException;
+import linlens.model.InputException;
+import linlens.model.Transformer;
+import linlens.scan.DatasetResolver;
+import linlens.scan.DatasetScan;
+import linlens.scan.ScanSchema;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "scan", description = {
+        "Analyse every prompt of a dataset (JSON Lines, CSV, TSV, Parquet, or text",
+        "with one prompt a line) with one model load; the results are committed in",
+        "batches as Parquet files under --out, with a DuckDB view 'results' over them",
+        "in results.duckdb. --resume continues a stopped scan; 'linlens query' runs SQL."})
+public final class ScanCommand implements Callable<Integer> {
+    @Mixin CommonOptions common;
+    @Mixin ThreadsOption threads;
+    @Spec CommandSpec spec;
+
+    @Option(names = "--dataset", required = true, paramLabel = "FILE", description = "The prompts: .jsonl/.ndjson, .csv, .tsv, .parquet, or any other name for text with one prompt a line.")
+    String dataset;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "The results folder (absent or empty; with --resume, a stopped scan's).")
+    Path out;
+
+    @Option(names = "--analyses", split = ",", paramLabel = "A",
+            description = "Any of predict, decompose, attribute, layers (default: predict,attribute; predict is always on).")
+    List<String> analyses;
+
+    @Option(names = "--k", paramLabel = "K", defaultValue = "4", description = "Singular values of each matrix-free top-k (decompose; default: ${DEFAULT-VALUE}).")
+    int k;
+
+    @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "256", description = "Longer prompts are recorded with an error (default: ${DEFAULT-VALUE}).")
+    int maxTokens;
+
+    @Option(names = "--limit", paramLabel = "N", description = "Only the first N rows of the dataset.")
+    Long limit;
+
+    @Option(names = "--sample", paramLabel = "N", description = "A random sample of N rows (the same for the same --seed and dataset).")
+    Long sample;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "The sample's seed (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--prompt-column", paramLabel = "NAME", description = "The prompt's field or column (default: prompt).")
+    String promptColumn;
+
+    @Option(names = "--shard", paramLabel = "i/N", description = "Only the rows whose index modulo N is i (0-based), e.g. 0/4.")
+    String shard;
+
+    @Option(names = "--resume", description = "Continue the scan in --out, skipping the rows it has committed (refused when the model, dataset or options differ).")
+    boolean resume;
+
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "32", description = "Rows per committed part (default: ${DEFAULT-VALUE}; a part is also committed after 60 s).")
+    int batch;
+
+    @Override
+    public Integer call() throws Exception {
+        try {
+            return run();
+        } catch (OptionException e) {
+            throw new InputException(e.render(OptionException.CLI));
+        }
+    }
+
+    private int run() throws Exception {
+        Bounds.within("--k", k, 1, 4096, null);
+        Bounds.within("--max-tokens", maxTokens, 1, 1 << 20, null);
+        Bounds.within("--batch", batch, 1, 1_000_000, null);
+        if (limit != null) Bounds.atLeast("--limit", limit, 1);
+        if (sample != null) Bounds.atLeast("--sample", sample, 1);
+        int[] sh = parseShard(shard);
+        PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        var options = new DatasetScan.Options(analyses == null ? ScanSchema.DEFAULT_GROUPS : analyses, k, maxTokens, limit, sample, seed,
+                promptColumn, sh[0], sh[1], resume, threads.threads, batch, 60);
+        // a built-in dataset's name is fetched into the cache on first use, as a catalog model is
+        Path file = DatasetResolver.FILES.resolve(linlens.datasets.Datasets.resolve(dataset,
+                line -> { if (!common.quiet) err.println(line); }, ConsoleProgress.of(err, common.quiet)).toString());
+        DatasetScan scan = DatasetScan.prepare(file, out, options);
+        threads.apply();
+        Transformer m = common.load(err);
+        if (options.maxTokens() > m.config().context())
+            throw new InputException("--max-tokens " + maxTokens + " out of range 1.." + m.config().context() + " (the model's context)");
+        var summary = scan.run(m, ScanProgress.of(err, common.quiet));
+        o.printf("scanned %d prompts (%d with an error)%s; %d rows in %s%n", summary.scanned(), summary.errors(),
+                summary.resumed() > 0 ? ", " + summary.resumed() + " done before" : "", summary.total(), out);
+        o.printf("query: linlens query %s \"SELECT row_index, predicted_token FROM results ORDER BY row_index LIMIT 10\"%n", out);
+        return 0;
+    }
+
+    /** "i/N" → {i, N}; absent → {0, 1}. */
+    static int[] parseShard(String s) {
+        if (s == null) return new int[]{0, 1};
+        String[] p = s.split("/", -1);
+        try {
+            if (p.length == 2) {
+                int i = Integer.parseInt(p[0].strip()), n = Integer.parseInt(p[1].strip());
+                if (n >= 1 && n <= 1_000_000 && i >= 0 && i < n) return new int[]{i, n};
+            }
+        } catch (NumberFormatException ignored) {
+            // said below
+        }
+        throw new InputException("--shard '" + s + "': expected i/N with 0 <= i < N, e.g. 0/4");
+    }
+}
