@@ -21,7 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-@Command(name = "query", description = {
+@Command(name = "query", header = "SQL over a scan's results", description = {
         "Run SQL (DuckDB's) over a scan's results, the table 'results', and print an",
         "aligned table, or write the answer as CSV or JSON. The SQL cannot touch files:",
         "COPY ... TO, ATTACH, read_csv and the like are refused."})

@@ -17,7 +17,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "scan", description = {
+@Command(name = "scan", header = "Run the analyses over every prompt of a dataset, into Parquet", description = {
         "Analyse every prompt of a dataset (JSON Lines, CSV, TSV, Parquet, or text",
         "with one prompt a line) with one model load; the results are committed in",
         "batches as Parquet files under --out, with a DuckDB view 'results' over them",

@@ -118,7 +118,7 @@ class DatasetScanTest {
         Files.writeString(dir.resolve("stray"), "x");
         assertBadInput(run("scan", "--model", model, "--dataset", data.toString(), "--out", dir.toString(), "--quiet"), "add --resume");
         assertBadInput(run("scan", "--model", model, "--dataset", dir.resolve("missing.jsonl").toString(), "--out", dir.resolve("o2").toString()),
-                "no such file");
+                "dataset file not found");
         assertBadInput(run("scan", "--model", model, "--dataset", data.toString(), "--out", dir.resolve("o3").toString(), "--shard", "2/2"),
                 "--shard '2/2'");
         assertBadInput(run("scan", "--model", model, "--dataset", data.toString(), "--out", dir.resolve("o3").toString(), "--analyses", "x"),
