@@ -34,11 +34,11 @@ public final class Steering implements Analysis<Steering.Options> {
     public record Options(@Param(description = "The prompt to continue.", required = true) String target,
                           @Param(description = "Layer whose output is steered (default: about two thirds of the depth).",
                                   min = 0, limit = Param.Limit.LAYER) Integer layer,
-                          @Param(description = "λ: size of the added vector relative to the stream's norm.", defaultValue = "0.5")
+                          @Param(description = "λ: size of the added vector relative to the stream's norm.", defaultValue = "0.25")
                           double strength,
                           @Param(description = "Further strengths to continue at, beside λ (default: λ/2 and 2λ; \"\" for none).",
                                   label = "λ,...") double[] compare,
-                          @Param(description = "Tokens to generate.", defaultValue = "20", min = 1, max = MAX_TOKENS) int tokens,
+                          @Param(description = "Tokens to generate.", defaultValue = "12", min = 1, max = MAX_TOKENS) int tokens,
                           @Param(defaultValue = "up") MlpPath mlpPath) {
         public Options {
             if (target == null || !Double.isFinite(strength) || tokens < 0)
@@ -71,7 +71,12 @@ public final class Steering implements Analysis<Steering.Options> {
 
     @Override public String promptDescription() { return "Source prompt whose Jacobian steers."; }
 
-    @Override public String defaultPrompt() { return "The Golden Gate Bridge"; }
+    /**
+     * A source whose prediction is the concept (" Bridge"): what the steering carries is mostly
+     * the source's own next token. With λ 0.25 at the default layer this moves the demo model's
+     * continuations (bench/results/steering-sweep.tsv, README "steer").
+     */
+    @Override public String defaultPrompt() { return "The Golden Gate"; }
 
     public record Continuation(String text, @JsonProperty("token_ids") List<Integer> tokenIds, List<String> tokens) {}
 
@@ -91,14 +96,15 @@ public final class Steering implements Analysis<Steering.Options> {
         @Override public Map<String, Object> sections() { return Map.of("steering", this); }
 
         @Override public void print(PrintWriter out) {
-            out.printf("Source %s, layer %d, λ = %.3g%n", Text.quote(sourcePrompt), layer, strength);
             List<Compared> rows = new ArrayList<>(comparison);
             rows.add(new Compared(strength, steered.text(), steered.tokenIds(), steered.tokens()));
             rows.sort(java.util.Comparator.comparingDouble(Compared::strength));
-            out.printf("  %-12s %s%s%n", "unsteered:", targetPrompt, unsteered.text().replace("\n", "\\n"));
+            out.printf("Source %s → %s, steered after layer %d, λ = %s%s%n", Text.quote(sourcePrompt),
+                    Text.quote(sourcePrediction.text()), layer, Text.number(strength), comparison.isEmpty() ? ""
+                            : " (compared with " + String.join(", ", comparison.stream().map(c -> Text.number(c.strength())).toList()) + ")");
+            out.printf("  %-11s %s%s%n", "unsteered", targetPrompt, unsteered.text().replace("\n", "\\n"));
             for (Compared c : rows)
-                out.printf("  %-12s %s%s%n", (c.strength() == strength && c.text().equals(steered.text()) ? "steered" : "λ = " + Text.number(c.strength())) + ":",
-                        targetPrompt, c.text().replace("\n", "\\n"));
+                out.printf("  %-11s %s%s%n", "λ = " + Text.number(c.strength()), targetPrompt, c.text().replace("\n", "\\n"));
         }
     }
 

@@ -68,7 +68,7 @@ class ParamSpecTest {
         assertEquals(6, layers.top());
         assertEquals(new NextToken.Options(10), ParamSpec.defaults(NextToken.Options.class));
         Steering.Options steer = ParamSpec.build(Steering.Options.class, Map.of("target", "I went to"));
-        assertEquals(new Steering.Options("I went to", null, 0.5, 20, MlpPath.UP), steer);
+        assertEquals(new Steering.Options("I went to", null, 0.25, 12, MlpPath.UP), steer);
         Attribution.Options attribute = ParamSpec.defaults(Attribution.Options.class);
         assertEquals(new Attribution.Options(null, null, null, null, false, Precision.FP32, MlpPath.UP), attribute);
     }

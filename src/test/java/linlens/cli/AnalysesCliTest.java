@@ -13,6 +13,8 @@ import java.nio.file.Path;
 
 import static linlens.cli.CliErrorsTest.assertBadInput;
 import static linlens.cli.CliErrorsTest.run;
+import java.util.List;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 /** The analysis commands end to end: their JSON (schema in the README) and their bad input. */
@@ -70,7 +72,14 @@ class AnalysesCliTest {
         assertEquals(11, j.get("layer").asInt());
         assertEquals(4, j.get("unsteered").get("token_ids").size());
         assertTrue(j.get("steered").has("text"));
-        assertTrue(r.out().contains("steered:"));
+        // the console: the plain continuation, then one line per strength in order, the JSON's texts
+        List<String> lines = r.out().lines().toList();
+        assertTrue(lines.get(0).startsWith("Source \"The Golden Gate Bridge\""), lines.get(0));
+        assertTrue(lines.get(0).contains("λ = 0.25 (compared with 0.125, 0.5)"), lines.get(0));
+        assertEquals("  unsteered   I went to" + j.get("unsteered").get("text").asText(), lines.get(1));
+        assertEquals("  λ = 0.125   I went to" + j.get("comparison").get(0).get("text").asText(), lines.get(2));
+        assertEquals("  λ = 0.25    I went to" + j.get("steered").get("text").asText(), lines.get(3));
+        assertEquals("  λ = 0.5     I went to" + j.get("comparison").get(1).get("text").asText(), lines.get(4));
     }
 
     @Test

@@ -167,7 +167,7 @@ class AnalysisJobsTest {
             JsonNode steer = list.get(Analyses.names().indexOf("steer"));
             assertEquals("target", steer.get("options").get(0).get("name").asText());
             assertTrue(steer.get("options").get(0).get("required").asBoolean());
-            assertEquals("The Golden Gate Bridge", steer.get("default_prompt").asText());
+            assertEquals("The Golden Gate", steer.get("default_prompt").asText());
             var post = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/api/analyses"))
                     .POST(HttpRequest.BodyPublishers.ofString("{}")).header("Content-Type", "application/json").build(),
                     HttpResponse.BodyHandlers.ofString());
