@@ -12,7 +12,7 @@ run() {
   local log; log="$(mktemp)"
   /usr/bin/time -f '%e %M' -o "$log" "$root/bin/linlens" "$@" --quiet >/dev/null
   read -r secs kb < "$log"
-  printf '| `%s` | %.0f s | %.1f GB |\n' "$*" "$secs" "$(echo "$kb / 1048576" | bc -l)"
+  printf '| `%s` | %.0f s | %.1f GB |\n' "${*@Q}" "$secs" "$(echo "$kb / 1048576" | bc -l)"
   rm -f "$log"
 }
 run decompose
