@@ -119,11 +119,12 @@ public final class Attribution implements Analysis<Attribution.Options> {
 
     /**
      * A word in running text is usually its space-prefixed token (" Paris"), not the bare one
-     * ("Paris", as at the start of a line): when the text has no leading space and its spaced
-     * form is a single token too, say which one was used and how to ask for the other.
+     * ("Paris", as at the start of a line): when the text is a word without a leading space and
+     * its spaced form is a single token too, say which one was used and how to ask for the other.
      */
     static java.util.Optional<String> spacedTokenNote(Transformer m, String text, int usedId, String option) {
-        if (text.isEmpty() || Character.isWhitespace(text.codePointAt(0))) return java.util.Optional.empty();
+        // words only: punctuation's bare token is the usual one ("." after "is")
+        if (text.isEmpty() || !Character.isLetterOrDigit(text.codePointAt(0))) return java.util.Optional.empty();
         int spaced;
         try {
             spaced = singleToken(m, " " + text, option);

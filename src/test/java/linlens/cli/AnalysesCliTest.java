@@ -39,6 +39,32 @@ class AnalysesCliTest {
         assertEquals(a.get("logit").asDouble(), s, 1e-5 * Math.abs(a.get("logit").asDouble()));
     }
 
+    /**
+     * A word given without its leading space is its line-initial token ("Paris", id 50429 in
+     * Gemma 3), not the one running text uses (" Paris", 9079): the result says which token was
+     * used and which to give; the spaced word, an id, or a text with no spaced form, says nothing.
+     */
+    @Test
+    void attributeSaysWhenABareWordIsNotTheTokenOfRunningText() throws Exception {
+        Path out = dir.resolve("a.json");
+        var r = run("attribute", "--quiet", "--model", model(), "--prompt", "The capital of France is", "--token", "Paris",
+                "--json", out.toString());
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = json(out);
+        assertEquals(50429, j.get("attribution").get("token_id").asInt());
+        assertEquals(1, j.get("notes").size());
+        String note = j.get("notes").get(0).asText();
+        assertTrue(note.contains("token \"Paris\" is token 50429") && note.contains("token 9079 \" Paris\": give \" Paris\""), note);
+        assertTrue(r.out().startsWith("note: " + note + "\n") || r.out().startsWith("note: " + note + "\r\n"), r.out());
+        for (String[] quiet : new String[][]{{"--token", " Paris"}, {"--token-id", "50429"}, {"--token", "."}}) {
+            var q = run("attribute", "--quiet", "--model", model(), "--prompt", "The capital of France is", quiet[0], quiet[1],
+                    "--json", out.toString());
+            assertEquals(0, q.code(), q.err());
+            assertFalse(json(out).has("notes"), String.join(" ", quiet));
+            assertFalse(q.out().contains("note:"), q.out());
+        }
+    }
+
     @Test
     void layersWritesSitesWithReconstructionAndSpectra() throws Exception {
         Path out = dir.resolve("l.json"), ex = dir.resolve("layer-arrays");
