@@ -53,12 +53,18 @@ final class ConsoleProgress implements Progress {
         if (terminal) {
             int filled = (int) (BAR * percent / 100);
             // \033[K clears what a longer previous line left
-            err.printf("\r%-9s [%s%s] %3d%% %d/%d%s\033[K", stage, "#".repeat(filled), " ".repeat(BAR - filled), percent, done, total, time);
+            err.printf("\r%-9s [%s%s] %3d%% %s%s\033[K", stage, "#".repeat(filled), " ".repeat(BAR - filled), percent, counts(done, total), time);
             if (done >= total) err.println();
         } else {
-            err.printf("%s: %d/%d (%d%%)%s%n", stage, done, total, percent, time);
+            err.printf("%s: %s (%d%%)%s%n", stage, counts(done, total), percent, time);
         }
         err.flush();
+    }
+
+    /** "320/640"; large counts in thousands ("393k/1573k": vocabulary rows, bytes). */
+    static String counts(long done, long total) {
+        if (total < 100_000) return done + "/" + total;
+        return done / 1000 + "k/" + total / 1000 + "k";
     }
 
     /** "  12 s, about 30 s left" after the first second; the left part once a tenth is done and while unfinished. */

@@ -52,6 +52,8 @@ class ConsoleProgressTest {
         assertEquals("3.0 s", ConsoleProgress.time(3, 2, 2).strip(), "finished: no time left");
         assertEquals("3.0 s", ConsoleProgress.time(3, 1, 20).strip(), "under a tenth done: too early to tell");
         assertEquals("", ConsoleProgress.time(0.5, 1, 2), "under a second: nothing");
+        assertEquals("320/640", ConsoleProgress.counts(320, 640));
+        assertEquals("393k/1572k", ConsoleProgress.counts(393_216, 1_572_864), "vocabulary rows in thousands");
         assertEquals("2 min 05 s, about 6 min 15 s left", ConsoleProgress.time(125, 1, 4).strip());
     }
 
