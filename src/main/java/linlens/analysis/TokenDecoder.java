@@ -22,7 +22,6 @@ public final class TokenDecoder {
 
     private final Transformer model;
     private final WeightGemm<float[]> gemm = new WeightGemm<>(Arith.F32);
-    private float[] embeddingNorms;
     private Progress progress = Progress.NONE;
     private long passes = 1, passesDone;
 
@@ -52,20 +51,7 @@ public final class TokenDecoder {
     }
 
     private float[] embeddingNorms() {
-        if (embeddingNorms != null) return embeddingNorms;
-        StoredMatrix e = model.embedding();
-        int d = e.cols();
-        float[] norms = new float[e.rows()], rows = new float[CHUNK * d];
-        for (int r0 = 0; r0 < e.rows(); r0 += CHUNK) {
-            int nr = Math.min(CHUNK, e.rows() - r0);
-            e.rowsToFloat(r0, nr, rows, 0);
-            for (int r = 0; r < nr; r++) {
-                double s = 0;
-                for (int j = 0; j < d; j++) s += (double) rows[r * d + j] * rows[r * d + j];
-                norms[r0 + r] = (float) Math.sqrt(s);
-            }
-        }
-        return embeddingNorms = norms;
+        return EmbeddingNorms.of(model.embedding());
     }
 
     private List<List<Token>> topTokens(StoredMatrix w, double[][] vectors, int top, float[] rowNorms) {

@@ -1,5 +1,6 @@
 package linlens.bench;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import linlens.analysis.ArraySink;
 import linlens.analysis.LayerAnalysis;
@@ -45,7 +46,7 @@ public final class Benchmark {
     static final double SVD_FLOPS_PER_CUBE = 21;
 
     public enum Stage {
-        FORWARD, JACOBIAN, FORWARD_JACOBIAN, SVD_DECODE, TOPK, LAYERS, LAYERS_TOPK;
+        FORWARD, JACOBIAN, FORWARD_JACOBIAN, SVD_DECODE, TOPK, LAYERS, LAYERS_TOPK, SCAN;
 
         /** What runs without --stages: the decompose job's stages (the layer sweeps are long, and asked for by name). */
         public static final List<Stage> DEFAULT = List.of(FORWARD, JACOBIAN, FORWARD_JACOBIAN, SVD_DECODE, TOPK);
@@ -81,7 +82,8 @@ public final class Benchmark {
                          @JsonProperty("matrix_parameters") long parameters,
                          @JsonProperty("cpu_cores") int cores, @JsonProperty("blas_threads") int blasThreads,
                          @JsonProperty("java") String java, @JsonProperty("sgemm_peak") SgemmPeak peak,
-                         List<PromptResult> prompts) {}
+                         List<PromptResult> prompts,
+                         @JsonInclude(JsonInclude.Include.NON_NULL) ScanBench.Result scan) {}
 
     private final Transformer model;
     private final Options opt;
@@ -98,10 +100,26 @@ public final class Benchmark {
      * the better of the two is the reference, so a busy moment at the start cannot inflate the ratios.
      */
     public Report run(List<int[]> prompts) throws Exception {
+        return run(prompts, List.of());
+    }
+
+    /**
+     * As {@link #run(List)}, and the scan stage (when asked) over {@code scanPrompts}; the
+     * per-prompt stages run only when one of them is asked.
+     */
+    public Report run(List<int[]> prompts, List<String> scanPrompts) throws Exception {
         SgemmPeak before = sgemmPeak();
         log.accept(String.format("sgemm peak %.1f GFLOP/s (%s)", before.gflops(), String.join(", ", before.shapes())));
         List<PromptResult> measured = new ArrayList<>();
-        for (int[] ids : prompts) measured.add(prompt(ids, before.gflops()));
+        if (opt.stages().stream().anyMatch(s -> s != Stage.SCAN))
+            for (int[] ids : prompts) measured.add(prompt(ids, before.gflops()));
+        ScanBench.Result scan = null;
+        if (opt.stages().contains(Stage.SCAN)) {
+            scan = new ScanBench(Path.of(model.source()), opt.warmup(), opt.repeats()).run(scanPrompts);
+            log.accept(String.format("  %-22s %d prompts: %8.3f s  %.0f prompts/hour  model load %.2f s, per-prompt analyses %.2f s, "
+                            + "outside them %.1f%% of the wall time", "scan", scan.prompts(), scan.wallMin(), scan.promptsPerHour(),
+                    scan.modelLoad(), scan.promptSeconds(), 100 * scan.outsideFraction()));
+        }
         SgemmPeak after = sgemmPeak();
         log.accept(String.format("sgemm peak after the stages %.1f GFLOP/s", after.gflops()));
         SgemmPeak peak = after.gflops() > before.gflops() ? after : before;
@@ -112,7 +130,7 @@ public final class Benchmark {
             out.add(new PromptResult(p.tokens(), p.ids(), p.jacobianBytes(), p.memoryTarget(), st));
         }
         return new Report(ModelInfo.of(model), Files.size(Path.of(model.source())), matrixParameters(),
-                Runtime.getRuntime().availableProcessors(), Blas.threads(), Runtime.version().toString(), peak, out);
+                Runtime.getRuntime().availableProcessors(), Blas.threads(), Runtime.version().toString(), peak, out, scan);
     }
 
     /** Entries of the model's weight matrices (embedding, separate head, every layer's projections). */
@@ -157,6 +175,7 @@ public final class Benchmark {
         ForwardPass fp = new ForwardPass(model);
         ForwardTrace tr = fp.run(ids);
         for (Stage s : opt.stages()) {
+            if (s == Stage.SCAN) continue;  // over many prompts, not one: run once after the prompts' stages
             StageResult r = switch (s) {
                 case FORWARD -> measure("forward", peak, 0, null, () -> fp.run(ids));
                 case JACOBIAN -> measure("jacobian", peak, 0, null, () -> system(tr).jacobian(JACOBIAN_BUDGET));
@@ -183,6 +202,7 @@ public final class Benchmark {
                                 + " of the cumulative and layer-wise J, last position and tokens combined, "
                                 + LAYER_COMPONENTS + " pairs decoded each",
                         () -> layerSweep(tr, true));
+                case SCAN -> throw new IllegalStateException("the scan stage runs over many prompts");
             };
             log.accept(String.format("  %-22s %8.3f s  %8.1f GFLOP/s  %5.1f%% of sgemm peak  in GEMMs %6.3f s  peak RSS %6.0f MB",
                     r.stage(), r.wallMin(), r.gflops(), 100 * r.peakFraction(), r.gemmSeconds(), r.peakRss() / 1e6));

@@ -1,6 +1,7 @@
 package linlens.cli;
 
 import linlens.bench.Benchmark;
+import linlens.bench.ScanBench;
 import linlens.model.InputException;
 import linlens.model.Prompts;
 import linlens.model.Transformer;
@@ -24,7 +25,9 @@ import java.util.concurrent.Callable;
         "Time the job's stages (forward pass, full detached Jacobian, forward pass + Jacobian, SVD and decoding,",
         "matrix-free top-k; on request the layer sweep over every layer and site, materialized or matrix-free) with",
         "warm-up and repeats: wall time, FLOPs, GFLOP/s, fraction of the sgemm peak measured in the same run, peak",
-        "memory. Prompts of given token counts are the leading tokens of --prompt or --prompt-file."})
+        "memory. Prompts of given token counts are the leading tokens of --prompt or --prompt-file. The scan stage",
+        "runs 'linlens scan' (default analyses) over --scan-prompts prefixes of the prompt: prompts per hour, and the",
+        "share of the wall time outside the per-prompt work (model load, hashing, Parquet and DuckDB writes)."})
 public final class BenchCommand implements Callable<Integer> {
     /** Warm-up and timed runs per stage: a bound so that a typo cannot keep the machine busy for days. */
     static final int MAX_RUNS = 1000;
@@ -42,8 +45,8 @@ public final class BenchCommand implements Callable<Integer> {
     List<Integer> tokens;
 
     @Option(names = "--stages", split = ",", paramLabel = "STAGE[,STAGE...]",
-            description = "Any of forward, jacobian, forward_jacobian, svd_decode, topk, layers, layers_topk "
-                    + "(default: all but the layer sweeps).")
+            description = "Any of forward, jacobian, forward_jacobian, svd_decode, topk, layers, layers_topk, scan "
+                    + "(default: all but the layer sweeps and the scan).")
     List<String> stages;
 
     @Option(names = "--warmup", description = "Untimed runs per stage (default: ${DEFAULT-VALUE}).", defaultValue = "1")
@@ -54,6 +57,10 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--k", description = "Singular triplets of the matrix-free top-k, in topk and layers_topk (default: ${DEFAULT-VALUE}).", defaultValue = "16")
     int topK;
+
+    @Option(names = "--scan-prompts", paramLabel = "N", defaultValue = "8",
+            description = "Prompts of the scan stage: leading-token prefixes of the prompt, from one token to all (default: ${DEFAULT-VALUE}).")
+    int scanPrompts;
 
     @Mixin ThreadsOption threads;
 
@@ -66,6 +73,7 @@ public final class BenchCommand implements Callable<Integer> {
         Bounds.within("--repeats", repeats, 1, MAX_RUNS, null);
         Bounds.atLeast("--k", topK, 1);
         if (tokens != null) for (int n : tokens) Bounds.atLeast("--tokens", n, 1);
+        Bounds.within("--scan-prompts", scanPrompts, 1, 100_000, null);
         List<Benchmark.Stage> st = parseStages();
         OutputTargets.check(json, null, null);
         threads.apply();
@@ -80,7 +88,8 @@ public final class BenchCommand implements Callable<Integer> {
                 throw new InputException("--tokens " + n + " out of range: the prompt has " + all.length + " tokens");
             prompts.add(Arrays.copyOf(all, n));
         }
-        var report = new Benchmark(m, new Benchmark.Options(warmup, repeats, topK, 8, st), out::println).run(prompts);
+        List<String> scanTexts = st.contains(Benchmark.Stage.SCAN) ? ScanBench.prefixes(m.tokenizer(), text, scanPrompts) : List.of();
+        var report = new Benchmark(m, new Benchmark.Options(warmup, repeats, topK, 8, st), out::println).run(prompts, scanTexts);
         if (json != null) {
             JsonOutput.write(json, report);
             out.println("JSON written to " + json);

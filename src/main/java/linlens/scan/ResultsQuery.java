@@ -36,19 +36,46 @@ public final class ResultsQuery {
     }
 
     public static Table run(Path dir, String sql) throws IOException {
+        try (Results r = open(dir)) {
+            return r.query(sql);
+        }
+    }
+
+    /**
+     * The parts of a results folder loaded into an in-memory DuckDB, file access locked off, for
+     * several queries on one load ({@code linlens scan-report}'s aggregates).
+     */
+    public static Results open(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) throw new InputException(dir + ": no such results folder");
         List<Path> parts = partFiles(dir);
         if (parts.isEmpty()) throw new InputException(dir + ": no results (no " + PartStore.PARTS + "/part-*.parquet; is it a scan's --out folder?)");
-        try (Connection c = DatasetFile.duckdb()) {
-            try (Statement s = c.createStatement()) {
-                s.execute("CREATE TABLE results AS SELECT * FROM read_parquet(" + PartStore.list(parts) + ", union_by_name = true)");
-                s.execute("SET enable_external_access = false");
-                s.execute("SET autoinstall_known_extensions = false");
-                s.execute("SET autoload_known_extensions = false");
-                s.execute("SET lock_configuration = true");
-            } catch (SQLException e) {
-                throw new InputException(dir + ": the parts cannot be read (" + DatasetFile.sqlMessage(e) + ")");
-            }
+        Connection c;
+        try {
+            c = DatasetFile.duckdb();
+        } catch (SQLException e) {
+            throw new IllegalStateException("DuckDB: " + DatasetFile.sqlMessage(e), e);
+        }
+        try (Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE results AS SELECT * FROM read_parquet(" + PartStore.list(parts) + ", union_by_name = true)");
+            s.execute("SET enable_external_access = false");
+            s.execute("SET autoinstall_known_extensions = false");
+            s.execute("SET autoload_known_extensions = false");
+            s.execute("SET lock_configuration = true");
+        } catch (SQLException e) {
+            close(c);
+            throw new InputException(dir + ": the parts cannot be read (" + DatasetFile.sqlMessage(e) + ")");
+        }
+        return new Results(c);
+    }
+
+    /** A results folder's table {@code results}, loaded once; closing it frees the database. */
+    public static final class Results implements AutoCloseable {
+        private final Connection c;
+
+        private Results(Connection c) { this.c = c; }
+
+        /** The answer to one statement (no rows and no columns for a statement that returns none). */
+        public Table query(String sql) {
             try (Statement s = c.createStatement()) {
                 if (!s.execute(sql)) return new Table(List.of(), List.of());
                 try (ResultSet r = s.getResultSet()) {
@@ -66,6 +93,15 @@ public final class ResultsQuery {
             } catch (SQLException e) {
                 throw new QueryException("query: " + DatasetFile.sqlMessage(e));
             }
+        }
+
+        @Override
+        public void close() { ResultsQuery.close(c); }
+    }
+
+    private static void close(Connection c) {
+        try {
+            c.close();
         } catch (SQLException e) {
             throw new IllegalStateException("DuckDB: " + DatasetFile.sqlMessage(e), e);
         }

@@ -457,6 +457,169 @@
       el('h3', {}, 'Top tokens by layer'), el('table', { class: 'decoded' }, el('thead', {}, head), el('tbody', {}, ...rows))));
   }
 
+  // ------------------------------------------------------------------ scan reports (linlens scan-report)
+
+  const sci = v => v === null || v === undefined ? '' : (v === 0 ? '0' : Number(v).toExponential(2));
+
+  /** The scan's model, dataset and counts. */
+  function scanSummary(root, data) {
+    const s = data.scan.summary;
+    const facts = el('dl', { class: 'facts' });
+    const fact = (k, v) => facts.append(el('dt', {}, k), el('dd', {}, v));
+    fact('Model', (s.model || '?') + (s.modelPath ? ' (' + s.modelPath + ')' : ''));
+    fact('Dataset', (s.dataset || '?') + (s.datasetRows !== null ? ' · ' + s.datasetRows + ' rows' : '') + (s.datasetPath ? ' (' + s.datasetPath + ')' : ''));
+    fact('Analyses', s.analyses.join(', ') + (s.k !== null ? ' · k = ' + s.k : ''));
+    fact('Prompts', String(s.prompts) + ' scanned · ' + s.analysed + ' analysed · ' + s.errors + ' with an error');
+    if (s.medianRowMs !== null) fact('Time', 'median ' + (s.medianRowMs / 1000).toFixed(2) + ' s a prompt · ' + Number(s.totalRowS).toFixed(0) + ' s in all');
+    if (s.created) fact('Scan started', s.created);
+    const section = el('section', { class: 'card scan-summary', id: 'scan-summary' }, el('h3', {}, 'Scan'), facts);
+    if (s.errorKinds.length) section.append(el('p', { class: 'caption' }, 'Errors, the most frequent first:'),
+      table('scan-errors', ['error', 'rows'], s.errorKinds.map(c => el('tr', {}, td(c.text), td(String(c.n), true)))));
+    root.append(section);
+  }
+
+  /** One bar chart per distribution: log bins for the errors, integer bins for layers and lengths. */
+  function scanHistograms(root, data, prefix) {
+    for (const h of data.scan.histograms) {
+      const label = b => h.log ? tick(b.lo) + '–' + tick(b.hi) : (b.lo === b.hi ? String(b.lo) : b.lo + '–' + b.hi);
+      const apart = [];
+      if (h.zeros) apart.push(h.zeros + ' exactly 0');
+      if (h.nonFinite) apart.push(h.nonFinite + ' not finite');
+      if (h.missing) apart.push(h.missing + (h.column === 'first_prediction_layer' ? ' where no layer gives the prediction' : ' without a value'));
+      const stats = h.values ? ' Min ' + (h.log ? sci(h.min) : fmt(h.min, 4)) + ', median ' + (h.log ? sci(h.median) : fmt(h.median, 4))
+        + ', max ' + (h.log ? sci(h.max) : fmt(h.max, 4)) + ' over ' + h.values + ' prompts' + (apart.length ? ' (not in the bars: ' + apart.join(', ') + ')' : '') + '.'
+        : ' No values' + (apart.length ? ' (' + apart.join(', ') + ')' : '') + '.';
+      figure(root, prefix + '-hist-' + h.column, h.title, h.caption + stats, 280, {
+        animation: false,
+        grid: { left: 60, right: 30, top: 20, bottom: 60 },
+        tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
+        xAxis: { type: 'category', data: h.bins.map(label), name: h.column, nameLocation: 'middle', nameGap: 40, axisLabel: { rotate: h.log ? 30 : 0 } },
+        yAxis: { type: 'value', name: 'prompts', minInterval: 1 },
+        series: [{ type: 'bar', data: h.bins.map(b => b.n), itemStyle: { color: '#2f6fd6' }, barCategoryGap: '8%' }]
+      });
+    }
+  }
+
+  /** σ_k/σ_1 against k: the median over the prompts and the band between the quartiles. */
+  function scanSpectra(root, data, prefix) {
+    for (const d of data.scan.spectra) {
+      if (!d.ratios.length) continue;
+      const ks = d.ratios.map(r => r.k), floor = v => Math.max(v, 1e-12);
+      figure(root, prefix + '-decay-' + d.column, 'Singular-value decay: ' + d.title,
+        'σ_k / σ_1 of the matrix-free top-' + ks.length + ' (' + d.column + ') over ' + d.prompts + ' prompts: the median, and the band from the '
+        + 'lower to the upper quartile. A fast drop means a few directions carry the map from the prompt to the output. Log scale.', 320, {
+          animation: false,
+          legend: { top: 0 },
+          tooltip: { trigger: 'axis' },
+          grid: { left: 60, right: 30, top: 36, bottom: 45 },
+          xAxis: { type: 'category', data: ks, name: 'k', nameLocation: 'middle', nameGap: 26 },
+          yAxis: { type: 'log', name: 'σ_k / σ_1', axisLabel: { formatter: tick } },
+          series: [
+            { type: 'line', name: 'lower quartile', data: d.ratios.map(r => floor(r.q1)), lineStyle: { type: 'dashed', color: '#8fb0e8' }, itemStyle: { color: '#8fb0e8' }, showSymbol: false },
+            { type: 'line', name: 'median', data: d.ratios.map(r => floor(r.median)), itemStyle: { color: '#2f6fd6' } },
+            { type: 'line', name: 'upper quartile', data: d.ratios.map(r => floor(r.q3)), lineStyle: { type: 'dashed', color: '#8fb0e8' }, itemStyle: { color: '#8fb0e8' }, showSymbol: false }]
+        });
+    }
+  }
+
+  /** The most frequent decoded tokens, one table per column, side by side. */
+  function scanConcepts(root, data) {
+    const grid = el('div', { class: 'concept-grid' });
+    for (const c of data.scan.concepts)
+      grid.append(el('div', { class: 'concepts', 'data-column': c.column }, el('h4', {}, c.title),
+        el('p', { class: 'caption' }, c.caption + ' Of ' + c.prompts + ' prompts.'),
+        table('concepts', ['token', 'prompts'], c.top.map(t => el('tr', {}, el('td', {}, el('span', { class: 'token' }, quoted(t.text))), td(String(t.n), true))))));
+    root.append(el('section', { class: 'card scan-concepts', id: 'scan-concepts' }, el('h3', {}, 'Most frequent tokens'), grid));
+  }
+
+  /** Copies text, or selects it where the page may not use the clipboard (file pages in some browsers). */
+  function copyText(text, node) {
+    const select = () => { const r = document.createRange(); r.selectNodeContents(node); const s = window.getSelection(); s.removeAllRanges(); s.addRange(r); };
+    if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(text).catch(select); else select();
+  }
+
+  /** The prompts: search, sort by any column, pages of 100; each row opens its decompose command line. */
+  function scanPrompts(root, data) {
+    const P = data.scan.prompts, PAGE = 100;
+    const cols = [
+      { key: 'index', head: 'row', num: true },
+      { key: 'prompt', head: 'prompt' },
+      { key: 'prediction', head: 'prediction' },
+      { key: 'p', head: 'p', num: true },
+      { key: 'tokens', head: 'tokens', num: true },
+      ...P.errorColumns.map(c => ({ key: c === 'attribution_error' ? 'attributionError' : 'reconstructionError', head: c.replace('_', ' '), num: true })),
+      { key: 'error', head: 'error' }];
+    let sortKey = 'index', ascending = true, page = 0, open = null;
+    const search = el('input', { type: 'search', class: 'scan-search', placeholder: 'search prompts, predictions, errors', 'aria-label': 'search the prompts' });
+    const count = el('span', { class: 'caption scan-count' });
+    const body = el('tbody', {});
+    const pager = el('div', { class: 'pager' });
+    const heads = cols.map(c => el('th', { 'data-key': c.key, class: 'sortable', title: 'sort by ' + c.head }, c.head));
+    const cell = (r, c) => {
+      const v = r[c.key];
+      if (v === null || v === undefined) return td('');
+      if (c.key === 'prompt') return td(v + (r.cut ? ' … (' + r.promptChars + ' characters)' : ''));
+      if (c.key === 'prediction') return el('td', {}, el('span', { class: 'token pred' }, quoted(v)));
+      if (c.key === 'p') return td(fmt(v, 3), true);
+      if (c.num && c.key !== 'index' && c.key !== 'tokens') return td(sci(v), true);
+      return td(String(v), c.num);
+    };
+    const detail = r => {
+      const code = el('pre', { class: 'command' }, r.command || '');
+      const what = r.command
+        ? [el('p', { class: 'caption' }, 'Decompose this prompt alone (writes row-' + r.index + '.html):'), code,
+           el('button', { type: 'button', class: 'copy', onclick: () => copyText(r.command, code) }, 'Copy')]
+        : [el('p', { class: 'caption' }, r.prompt === null ? 'This row has no prompt.'
+          : 'The prompt has ' + r.promptChars + ' characters, more than the report keeps: read it with linlens query "SELECT prompt FROM results WHERE row_index = ' + r.index + '".')];
+      return el('tr', { class: 'detail' }, el('td', { colspan: String(cols.length) }, ...what));
+    };
+    const matching = () => {
+      const q = search.value.trim().toLowerCase();
+      const rows = q ? P.rows.filter(r => [r.prompt, r.prediction, r.error, String(r.index)].some(v => v !== null && String(v).toLowerCase().includes(q))) : P.rows.slice();
+      const key = sortKey, sign = ascending ? 1 : -1;
+      rows.sort((a, b) => {
+        const x = a[key], y = b[key];
+        if (x === y) return a.index - b.index;
+        if (x === null || x === undefined) return 1;   // empty cells last either way
+        if (y === null || y === undefined) return -1;
+        return sign * (typeof x === 'number' ? x - y : String(x).localeCompare(String(y)));
+      });
+      return rows;
+    };
+    const draw = () => {
+      const rows = matching(), pages = Math.max(1, Math.ceil(rows.length / PAGE));
+      page = Math.min(page, pages - 1);
+      body.replaceChildren();
+      for (const r of rows.slice(page * PAGE, (page + 1) * PAGE)) {
+        const tr = el('tr', { class: 'prompt-row' + (r.error ? ' failed' : ''), id: 'scan-row-' + r.index, tabindex: '0', title: 'show the decompose command' },
+          ...cols.map(c => cell(r, c)));
+        const toggle = () => { open = open === r.index ? null : r.index; draw(); };
+        tr.addEventListener('click', toggle);
+        tr.addEventListener('keydown', e => { if (e.key === 'Enter') toggle(); });
+        body.append(tr);
+        if (open === r.index) body.append(detail(r));
+      }
+      count.textContent = rows.length + ' of ' + P.shown + ' rows' + (P.shown < P.total ? ' (the first ' + P.shown + ' of ' + P.total + ' by row index)' : '');
+      heads.forEach(h => h.setAttribute('aria-sort', h.dataset.key === sortKey ? (ascending ? 'ascending' : 'descending') : 'none'));
+      pager.replaceChildren(
+        el('button', { type: 'button', class: 'prev', onclick: () => { page--; draw(); } }, '‹'),
+        el('span', {}, ' page ' + (page + 1) + ' of ' + pages + ' '),
+        el('button', { type: 'button', class: 'next', onclick: () => { page++; draw(); } }, '›'));
+      pager.firstChild.disabled = page === 0;
+      pager.lastChild.disabled = page >= pages - 1;
+    };
+    heads.forEach(h => h.addEventListener('click', () => {
+      if (sortKey === h.dataset.key) ascending = !ascending; else { sortKey = h.dataset.key; ascending = true; }
+      draw();
+    }));
+    search.addEventListener('input', () => { page = 0; draw(); });
+    root.append(el('section', { class: 'card scan-prompts', id: 'scan-prompts' }, el('h3', {}, 'Prompts'),
+      el('p', { class: 'caption' }, 'Click a row for the command line that decomposes its prompt alone (full figures, its own report). Click a heading to sort.'),
+      el('div', { class: 'scan-tools' }, search, count),
+      el('table', { class: 'decoded scan-table' }, el('thead', {}, el('tr', {}, ...heads)), body), pager));
+    draw();
+  }
+
   /** In drawing order: the keys a section needs, and how it draws. */
   const SECTIONS = [
     { needs: promptResult, draw: summary },
@@ -473,6 +636,11 @@
     { needs: d => d.attribution && d.attribution.attribution.components, draw: attributionByComponent },
     { needs: d => d.steering, draw: steering },
     { needs: d => d.logit_lens, draw: logitLens },
+    { needs: d => d.scan, draw: scanSummary },
+    { needs: d => d.scan && d.scan.histograms.length, draw: scanHistograms },
+    { needs: d => d.scan && d.scan.spectra.length, draw: scanSpectra },
+    { needs: d => d.scan && d.scan.concepts.length, draw: scanConcepts },
+    { needs: d => d.scan, draw: scanPrompts },
   ];
 
   /** Draws every section the data has into root (replacing what was there); ids start with prefix. */
