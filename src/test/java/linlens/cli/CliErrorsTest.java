@@ -3,6 +3,7 @@ package linlens.cli;
 import linlens.testing.RealModel;
 import linlens.testing.TestModels;
 import linlens.testing.TinyGguf;
+import linlens.testing.InProcessCli;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,21 +20,10 @@ import static org.junit.jupiter.api.Assertions.*;
 class CliErrorsTest {
     @TempDir Path dir;
 
-    record Run(int code, String out, String err) {}
+    /** The shared in-process run ({@link InProcessCli}), named here as the CLI tests always have. */
+    static InProcessCli.Run run(String... args) { return InProcessCli.run(args); }
 
-    static Run run(String... args) {
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        int code = Main.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Run(code, out.toString(), err.toString());
-    }
-
-    static void assertBadInput(Run r, String expected) {
-        assertEquals(2, r.code(), "exit code; stderr: " + r.err());
-        assertEquals(1, r.err().strip().lines().count(), "one line expected, got: " + r.err());
-        assertTrue(r.err().startsWith("linlens: "), r.err());
-        assertTrue(r.err().contains(expected), "expected '" + expected + "' in: " + r.err());
-        assertFalse(r.err().contains("\tat "), "no stack trace without --verbose");
-    }
+    static void assertBadInput(InProcessCli.Run r, String expected) { InProcessCli.assertBadInput(r, expected); }
 
     @Test
     void missingModelFile() {
@@ -123,7 +113,7 @@ class CliErrorsTest {
 
     @Test
     void verboseShowsTheStackTrace() {
-        Run r = run("decompose", "--verbose", "--model", dir.resolve("missing.gguf").toString());
+        InProcessCli.Run r = run("decompose", "--verbose", "--model", dir.resolve("missing.gguf").toString());
         assertEquals(2, r.code());
         assertTrue(r.err().contains("\tat "), r.err());
     }

@@ -22,7 +22,7 @@ class DecomposeConsoleTest {
 
     private static final String PROMPT = "The bridge out of Marin is the";
 
-    private CliErrorsTest.Run decompose(String... extra) {
+    private linlens.testing.InProcessCli.Run decompose(String... extra) {
         List<String> args = new java.util.ArrayList<>(List.of("decompose", "--quiet", "--model", CliHardeningTest.TINY, "--prompt", PROMPT));
         args.addAll(List.of(extra));
         var r = CliErrorsTest.run(args.toArray(String[]::new));

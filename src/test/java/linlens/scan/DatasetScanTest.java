@@ -1,5 +1,6 @@
 package linlens.scan;
 
+import linlens.testing.InProcessCli;
 import linlens.analysis.Attribution;
 import linlens.analysis.Decomposition;
 import linlens.analysis.LayerAnalysis;
@@ -45,7 +46,7 @@ class DatasetScanTest {
     @Test
     void rowsAreTheAnalysesOwnResults() throws Exception {
         Path data = dataset(), out = dir.resolve("out");
-        Run r = run("scan", "--model", tinyModel().toString(), "--dataset", data.toString(), "--out", out.toString(),
+        InProcessCli.Run r = run("scan", "--model", tinyModel().toString(), "--dataset", data.toString(), "--out", out.toString(),
                 "--analyses", "decompose,attribute,layers", "--k", "3", "--max-tokens", "24", "--batch", "3", "--quiet");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("scanned 8 prompts (2 with an error)"), r.out());
@@ -110,7 +111,7 @@ class DatasetScanTest {
         assertBadInput(run("scan", "--model", otherModel.toString(), "--dataset", data.toString(), "--out", out.toString(), "--limit", "2",
                 "--resume", "--quiet"), "another model");
         // the same scan resumed: nothing left to do, the rows stay
-        Run again = run("scan", "--model", model, "--dataset", data.toString(), "--out", out.toString(), "--limit", "2", "--resume", "--quiet");
+        InProcessCli.Run again = run("scan", "--model", model, "--dataset", data.toString(), "--out", out.toString(), "--limit", "2", "--resume", "--quiet");
         assertEquals(0, again.code(), again.err());
         assertTrue(again.out().contains("scanned 0 prompts"), again.out());
         assertEquals(2, rows(out).size());
@@ -136,7 +137,7 @@ class DatasetScanTest {
         Path data = dataset(), out = dir.resolve("out");
         String model = tinyModel().toString();
         for (String shard : List.of("1/3", "0/3", "2/3")) {
-            Run r = run("scan", "--model", model, "--dataset", data.toString(), "--out", out.toString(), "--shard", shard,
+            InProcessCli.Run r = run("scan", "--model", model, "--dataset", data.toString(), "--out", out.toString(), "--shard", shard,
                     "--sample", "5", "--seed", "7", "--analyses", "predict", "--resume", "--quiet");
             assertEquals(0, r.code(), r.err());
         }

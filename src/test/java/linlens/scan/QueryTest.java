@@ -1,5 +1,6 @@
 package linlens.scan;
 
+import linlens.testing.InProcessCli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.BeforeAll;
@@ -22,13 +23,13 @@ class QueryTest {
     static void scan() throws Exception {
         Path data = Files.writeString(dir.resolve("d.csv"), "prompt,label\nHello there,a\n\"Two, words\",b\n,c\n");
         out = dir.resolve("out");
-        Run r = run("scan", "--model", tinyModel().toString(), "--dataset", data.toString(), "--out", out.toString(), "--quiet");
+        InProcessCli.Run r = run("scan", "--model", tinyModel().toString(), "--dataset", data.toString(), "--out", out.toString(), "--quiet");
         assertEquals(0, r.code(), r.err());
     }
 
     @Test
     void printsAnAlignedTable() {
-        Run r = run("query", out.toString(), "SELECT row_index, label, error, n_tokens FROM results ORDER BY row_index");
+        InProcessCli.Run r = run("query", out.toString(), "SELECT row_index, label, error, n_tokens FROM results ORDER BY row_index");
         assertEquals(0, r.code(), r.err());
         List<String> lines = r.out().lines().toList();
         assertEquals("row_index  label  error         n_tokens", lines.get(0));
@@ -40,12 +41,12 @@ class QueryTest {
     @Test
     void writesCsvAndJson() throws Exception {
         Path csv = dir.resolve("q.csv"), json = dir.resolve("q.json");
-        Run c = run("query", out.toString(), "SELECT row_index, prompt, top5_probs FROM results WHERE error IS NULL ORDER BY 1", "--csv", csv.toString());
+        InProcessCli.Run c = run("query", out.toString(), "SELECT row_index, prompt, top5_probs FROM results WHERE error IS NULL ORDER BY 1", "--csv", csv.toString());
         assertEquals(0, c.code(), c.err());
         List<String> lines = Files.readAllLines(csv);
         assertEquals("row_index,prompt,top5_probs", lines.get(0));
         assertTrue(lines.get(2).startsWith("1,\"Two, words\",\"["), lines.get(2));
-        Run j = run("query", out.toString(), "SELECT row_index, tokens, predicted_prob FROM results ORDER BY 1", "--json", json.toString());
+        InProcessCli.Run j = run("query", out.toString(), "SELECT row_index, tokens, predicted_prob FROM results ORDER BY 1", "--json", json.toString());
         assertEquals(0, j.code(), j.err());
         JsonNode a = new ObjectMapper().readTree(json.toFile());
         assertEquals(3, a.size());
@@ -68,7 +69,7 @@ class QueryTest {
                 "SELECT * FROM read_csv('/etc/passwd')",
                 "SET enable_external_access = true",
                 "INSTALL httpfs")) {
-            Run r = run("query", out.toString(), sql);
+            InProcessCli.Run r = run("query", out.toString(), sql);
             assertBadInput(r, "linlens: query: ");
         }
         assertFalse(Files.exists(target));

@@ -1,5 +1,6 @@
 package linlens.scan;
 
+import linlens.testing.InProcessCli;
 import linlens.analysis.PromptContext;
 import linlens.testing.RealModel;
 import linlens.testing.TestModels;
@@ -25,7 +26,7 @@ class ScanRealModelTest {
                 "The quick brown fox jumps over the lazy", "Once upon a time, there lived a");
         Path data = Files.writeString(dir.resolve("prompts.txt"), String.join("\n", prompts) + "\n");
         Path out = dir.resolve("out");
-        Run r = run("scan", "--model", TestModels.gemmaPath().toString(), "--dataset", data.toString(), "--out", out.toString(),
+        InProcessCli.Run r = run("scan", "--model", TestModels.gemmaPath().toString(), "--dataset", data.toString(), "--out", out.toString(),
                 "--analyses", "decompose,attribute", "--k", "2", "--quiet");
         assertEquals(0, r.code(), r.err());
         var rows = rows(out);

@@ -1,5 +1,6 @@
 package linlens.scan;
 
+import linlens.testing.InProcessCli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.BeforeAll;
@@ -45,12 +46,12 @@ class ScanReportTest {
         b.append("{\"prompt\": \"\"}\n");
         Path dataset = Files.writeString(dir.resolve("hostile.jsonl"), b.toString());
         out = dir.resolve("out");
-        Run scan = run("scan", "--model", tinyModel().toString(), "--dataset", dataset.toString(), "--out", out.toString(),
+        InProcessCli.Run scan = run("scan", "--model", tinyModel().toString(), "--dataset", dataset.toString(), "--out", out.toString(),
                 "--analyses", "decompose,attribute,layers", "--k", "3", "--max-tokens", "64", "--quiet");
         assertEquals(0, scan.code(), scan.err());
         rows = rows(out);
         html = dir.resolve("report.html");
-        Run r = run("scan-report", out.toString(), "--html", html.toString());
+        InProcessCli.Run r = run("scan-report", out.toString(), "--html", html.toString());
         assertEquals(0, r.code(), r.err());
         assertEquals("", r.err());
         assertTrue(r.out().contains("report of 12 prompts"), r.out());

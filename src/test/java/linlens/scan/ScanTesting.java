@@ -18,6 +18,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import linlens.testing.InProcessCli;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -28,19 +30,9 @@ final class ScanTesting {
     /** The tiny Llama 3 fixture: fast, and a real GGUF file with its tokenizer. */
     static Path tinyModel() { return TinyModels.named("llama3").gguf(); }
 
-    record Run(int code, String out, String err) {}
+    static InProcessCli.Run run(String... args) { return InProcessCli.run(args); }
 
-    static Run run(String... args) {
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        int code = Main.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Run(code, out.toString(), err.toString());
-    }
-
-    static void assertBadInput(Run r, String expected) {
-        assertEquals(2, r.code(), "exit code; stderr: " + r.err());
-        assertEquals(1, r.err().strip().lines().count(), "one line: " + r.err());
-        assertTrue(r.err().contains(expected), "expected '" + expected + "' in: " + r.err());
-    }
+    static void assertBadInput(InProcessCli.Run r, String expected) { InProcessCli.assertBadInput(r, expected); }
 
     /** Every row of a results folder, by row index, as plain DuckDB reads its parts (lists as Java lists). */
     static Map<Long, Map<String, Object>> rows(Path dir) throws Exception {
