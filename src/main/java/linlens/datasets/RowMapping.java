@@ -2,11 +2,15 @@ package linlens.datasets;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.TextNode;
+import com.fasterxml.jackson.dataformat.csv.CsvMapper;
+import com.fasterxml.jackson.dataformat.csv.CsvParser;
+import com.fasterxml.jackson.dataformat.csv.CsvSchema;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -37,6 +41,9 @@ final class RowMapping {
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
             .nodeFactory(JsonNodeFactory.withExactBigDecimals(true)).build();
+
+    private static final CsvMapper CSV = CsvMapper.builder()
+            .enable(CsvParser.Feature.WRAP_AS_ARRAY).enable(CsvParser.Feature.SKIP_EMPTY_LINES).build();
 
     private RowMapping() {}
 
@@ -165,50 +172,24 @@ final class RowMapping {
         return out;
     }
 
-    /** RFC 4180: a header row, then records; quoted fields may hold commas, quotes ("") and line breaks. */
+    /** RFC 4180 (Jackson's CSV reader): a header row, then records; quoted fields may hold commas, quotes ("") and line breaks. */
     static List<Map<String, JsonNode>> csv(String text, String where) {
-        List<List<String>> records = new ArrayList<>();
-        List<String> record = new ArrayList<>();
-        StringBuilder field = new StringBuilder();
-        boolean quoted = false, fieldStarted = false;
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (quoted) {
-                if (c != '"') field.append(c);
-                else if (i + 1 < text.length() && text.charAt(i + 1) == '"') { field.append('"'); i++; }
-                else quoted = false;
-            } else if (c == '"' && field.isEmpty() && !fieldStarted) {
-                quoted = fieldStarted = true;
-            } else if (c == ',') {
-                record.add(field.toString());
-                field.setLength(0);
-                fieldStarted = false;
-            } else if (c == '\n' || c == '\r') {
-                if (c == '\r' && i + 1 < text.length() && text.charAt(i + 1) == '\n') i++;
-                record.add(field.toString());
-                field.setLength(0);
-                fieldStarted = false;
-                if (!(record.size() == 1 && record.get(0).isEmpty())) records.add(record);
-                record = new ArrayList<>();
-            } else {
-                field.append(c);
-                fieldStarted = true;
-            }
-        }
-        if (quoted) throw new DatasetException(where + ": a quoted field is not closed");
-        if (fieldStarted || !field.isEmpty() || !record.isEmpty()) {
-            record.add(field.toString());
-            records.add(record);
+        List<String[]> records;
+        try (MappingIterator<String[]> it = CSV.readerFor(String[].class).with(CsvSchema.emptySchema()).readValues(text)) {
+            records = it.readAll();
+        } catch (IOException e) {
+            String m = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
+            throw new DatasetException(where + ": " + (m != null && m.contains("closing quote") ? "a quoted field is not closed" : "not CSV (" + m + ")"));
         }
         if (records.isEmpty()) throw new DatasetException(where + ": no header row");
-        List<String> header = records.get(0);
+        String[] header = records.get(0);
         List<Map<String, JsonNode>> out = new ArrayList<>();
         for (int r = 1; r < records.size(); r++) {
-            List<String> rec = records.get(r);
-            if (rec.size() != header.size())
-                throw new DatasetException(where + " record " + r + ": " + rec.size() + " fields, the header has " + header.size());
+            String[] rec = records.get(r);
+            if (rec.length != header.length)
+                throw new DatasetException(where + " record " + r + ": " + rec.length + " fields, the header has " + header.length);
             Map<String, JsonNode> fields = new LinkedHashMap<>();
-            for (int i = 0; i < header.size(); i++) fields.put(header.get(i), TextNode.valueOf(rec.get(i)));
+            for (int i = 0; i < header.length; i++) fields.put(header[i], TextNode.valueOf(rec[i]));
             out.add(fields);
         }
         return out;
