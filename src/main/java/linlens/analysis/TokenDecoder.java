@@ -47,19 +47,25 @@ public final class TokenDecoder {
 
     /** Input-embedding rows nearest to each vector by cosine similarity. */
     public List<List<Token>> byEmbeddingCosine(double[][] vectors, int top) {
-        return topTokens(model.embedding(), vectors, top, embeddingNorms());
+        return topTokens(model.embedding(), vectors, top, EmbeddingNorms.of(model.embedding()));
     }
 
-    private float[] embeddingNorms() {
-        return EmbeddingNorms.of(model.embedding());
+    /**
+     * Reports {@code rowsInPass} rows of the current pass done, the passes before it whole; in
+     * units of the unembedding's rows (the input embedding may have a few more or fewer); passes
+     * beyond the caller's plan stay at the total.
+     */
+    private void report(long rowsInPass) {
+        long perPass = model.output().rows();
+        progress.update("decode", Math.min(passesDone * perPass + rowsInPass, passes * perPass), passes * perPass);
     }
 
     private List<List<Token>> topTokens(StoredMatrix w, double[][] vectors, int top, float[] rowNorms) {
         int m = vectors.length, d = w.cols(), vocab = w.rows();
         List<List<Token>> out = new ArrayList<>();
         if (m == 0) {
-            long perPass = model.output().rows();
-            progress.update("decode", Math.min(++passesDone * perPass, passes * perPass), passes * perPass);
+            passesDone++;
+            report(0);
             return out;
         }
         top = Math.min(top, vocab); // more than the vocabulary only allocates (top near 2^31: m·top entries)
@@ -84,10 +90,7 @@ public final class TokenDecoder {
                     if (rowNorms != null) sc = sc / (Math.max(rowNorms[r0 + r], 1e-30) * Math.max(vnorm[i], 1e-30));
                     if (sc > best[i][top - 1]) insert(best[i], bestId[i], sc, r0 + r);
                 }
-            // in units of the unembedding's rows (the input embedding may have a few more or fewer);
-            // passes beyond the caller's plan stay at the total
-            long perPass = model.output().rows(), within = (long) (r0 + nr) * perPass / vocab;
-            progress.update("decode", Math.min(passesDone * perPass + within, passes * perPass), passes * perPass);
+            report((long) (r0 + nr) * model.output().rows() / vocab);
         }
         passesDone++;
         for (int i = 0; i < m; i++) {

@@ -6,7 +6,6 @@ import linlens.analysis.ArraySink;
 import linlens.analysis.OptionException;
 import linlens.analysis.ParamSpec;
 import linlens.analysis.PromptContext;
-import linlens.model.InputException;
 import linlens.model.Prompts;
 import linlens.model.Transformer;
 import linlens.report.HtmlReport;
@@ -79,16 +78,9 @@ final class AnalysisCommand implements Callable<Integer> {
         return OptionSpec.builder(name).paramLabel(label).type(Path.class).description(description).build();
     }
 
+    /** Option errors (OptionException) are rendered with the command line's names by {@link Main}. */
     @Override
     public Integer call() throws Exception {
-        try {
-            return run();
-        } catch (OptionException e) {
-            throw new InputException(e.render(OptionException.CLI));
-        }
-    }
-
-    private Integer run() throws Exception {
         Map<String, Object> given = new LinkedHashMap<>();
         var parsed = spec.commandLine().getParseResult();
         for (ParamSpec p : analysis.params())

@@ -51,9 +51,8 @@ final class ConsoleProgress implements Progress {
         shown = mark;
         String time = time((clock.getAsLong() - stageStart) / 1e9, done, total);
         if (terminal) {
-            int filled = (int) (BAR * percent / 100);
             // \033[K clears what a longer previous line left
-            err.printf("\r%-9s [%s%s] %3d%% %s%s\033[K", stage, "#".repeat(filled), " ".repeat(BAR - filled), percent, counts(done, total), time);
+            err.printf("\r%-9s %s %3d%% %s%s\033[K", stage, bar(percent), percent, counts(done, total), time);
             if (done >= total) err.println();
         } else {
             err.printf("%s: %s (%d%%)%s%n", stage, counts(done, total), percent, time);
@@ -70,14 +69,22 @@ final class ConsoleProgress implements Progress {
     /** "  12 s, about 30 s left" after the first second; the left part once a tenth is done and while unfinished. */
     static String time(double elapsed, long done, long total) {
         if (elapsed < 1) return "";
-        String s = "  " + seconds(elapsed);
-        if (done < total && done * 10 >= total && total > 0) s += ", about " + seconds(elapsed * (total - done) / done) + " left";
+        String s = "  " + duration(elapsed);
+        if (done < total && done * 10 >= total && total > 0) s += ", about " + duration(elapsed * (total - done) / done) + " left";
         return s;
     }
 
-    private static String seconds(double s) {
+    /** A bar of {@value #BAR} cells filled to {@code percent}: "[#####     ]". */
+    static String bar(long percent) {
+        int filled = (int) (BAR * Math.clamp(percent, 0, 100) / 100);
+        return "[" + "#".repeat(filled) + " ".repeat(BAR - filled) + "]";
+    }
+
+    /** A duration as people read it: "3.2 s", "45 s", "4 min 05 s", "2 h 10 min". */
+    static String duration(double s) {
         if (s < 10) return String.format("%.1f s", s);
         if (s < 120) return String.format("%.0f s", s);
-        return String.format("%d min %02d s", (long) s / 60, (long) s % 60);
+        if (s < 3600) return String.format("%d min %02d s", (long) s / 60, (long) s % 60);
+        return String.format("%d h %02d min", (long) s / 3600, (long) s % 3600 / 60);
     }
 }

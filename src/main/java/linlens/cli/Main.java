@@ -1,5 +1,6 @@
 package linlens.cli;
 
+import linlens.analysis.OptionException;
 import linlens.format.ModelFormatException;
 import linlens.model.InputException;
 import picocli.CommandLine;
@@ -143,6 +144,8 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
             String line;
             if (t instanceof OutOfMemoryError || t.getCause() instanceof OutOfMemoryError) line = OUT_OF_MEMORY;
             else if (t instanceof StackOverflowError || t.getCause() instanceof StackOverflowError) line = STACK_OVERFLOW;
+            // an analysis's option error names its options as typed here (--mlp-path)
+            else if (user instanceof OptionException o) line = "linlens: " + firstLine(o.render(OptionException.CLI), "bad option");
             else if (user != null) line = "linlens: " + firstLine(user.getMessage(), user.getClass().getSimpleName());
             else line = "linlens: error: " + firstLine(message(t), t.getClass().getSimpleName()) + (verbose ? "" : VERBOSE_HINT);
             err.println(line);

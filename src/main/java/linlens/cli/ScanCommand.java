@@ -1,6 +1,5 @@
 package linlens.cli;
 
-import linlens.analysis.OptionException;
 import linlens.model.InputException;
 import linlens.model.Transformer;
 import linlens.scan.DatasetResolver;
@@ -64,16 +63,9 @@ public final class ScanCommand implements Callable<Integer> {
     @Option(names = "--batch", paramLabel = "N", defaultValue = "32", description = "Rows per committed part (default: ${DEFAULT-VALUE}; a part is also committed after 60 s).")
     int batch;
 
+    /** Option errors (OptionException) are rendered with the command line's names by {@link Main}. */
     @Override
     public Integer call() throws Exception {
-        try {
-            return run();
-        } catch (OptionException e) {
-            throw new InputException(e.render(OptionException.CLI));
-        }
-    }
-
-    private int run() throws Exception {
         Bounds.within("--k", k, 1, 4096, null);
         Bounds.within("--max-tokens", maxTokens, 1, 1 << 20, null);
         Bounds.within("--batch", batch, 1, 1_000_000, null);

@@ -11,8 +11,6 @@ import java.nio.file.Path;
  * {@code --quiet}, one line per committed part.
  */
 final class ScanProgress implements DatasetScan.Listener {
-    private static final int BAR = 30;
-
     private final PrintWriter err;
     private final boolean terminal;
     private long start, startDone;
@@ -40,8 +38,7 @@ final class ScanProgress implements DatasetScan.Listener {
     public void row(long done, long total) {
         if (!terminal) return;
         long percent = total <= 0 ? 100 : 100 * done / total;
-        int filled = (int) (BAR * percent / 100);
-        err.printf("\rscan [%s%s] %d/%d  %s", "#".repeat(filled), " ".repeat(BAR - filled), done, total, rate(done, total));
+        err.printf("\rscan %s %d/%d  %s\033[K", ConsoleProgress.bar(percent), done, total, rate(done, total));
         if (done >= total) err.println();
         err.flush();
     }
@@ -53,19 +50,12 @@ final class ScanProgress implements DatasetScan.Listener {
         err.flush();
     }
 
-    /** "12.3 prompts/min, 4m05s left" from this run's pace. */
+    /** "12.3 prompts/min, 4 min 05 s left" from this run's pace (rows done before a resume left out). */
     private String rate(long done, long total) {
         double minutes = (System.nanoTime() - start) / 6e10;
         long now = done - startDone;
         if (now <= 0 || minutes <= 0) return "";
         double perMinute = now / minutes;
-        return String.format("%.1f prompts/min, %s left", perMinute, duration((total - done) / perMinute * 60));
-    }
-
-    static String duration(double seconds) {
-        long s = Math.round(seconds);
-        if (s >= 3600) return String.format("%dh%02dm", s / 3600, s % 3600 / 60);
-        if (s >= 60) return String.format("%dm%02ds", s / 60, s % 60);
-        return s + "s";
+        return String.format("%.1f prompts/min, %s left", perMinute, ConsoleProgress.duration((total - done) / perMinute * 60));
     }
 }
