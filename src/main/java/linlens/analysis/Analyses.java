@@ -11,7 +11,8 @@ public final class Analyses {
     private Analyses() {}
 
     public static final List<Analysis<?>> ALL = List.of(
-            new Decomposition(), new LayerAnalysis(), new Attribution(), new Steering(), new NextToken(), new LogitLens());
+            new Decomposition(), new LayerAnalysis(), new Attribution(), new Steering(), new NextToken(), new LogitLens(),
+            new ConceptScores());
 
     /** The analysis of that name, or null. */
     public static Analysis<?> byName(String name) {

@@ -163,10 +163,10 @@ public final class Attribution implements Analysis<Attribution.Options> {
         double logit = tr.logits()[tokenId] - (versusId == null ? 0 : tr.logits()[versusId]);
         progress.update("attribution", 0, 1);
         DetachedSystem<A> sys = new DetachedSystem<>(m, tr, o.mlpPath(), ar);
-        A g = sys.vjp(ar.fromDoubles(w), 1);
-        double[] perPos = dotPerPosition(ar, g, tr.x(), n, d);
+        PositionSplit split0 = splitOverPositions(sys, tr, w);
+        double[] perPos = split0.perPosition();
         List<Contribution> contribs = new ArrayList<>();
-        double constant = dot(ar, sys.constant(), w);  // w_tᵀ c: biases make y affine (0 without)
+        double constant = split0.constant();
         double sum = constant;
         for (int t = 0; t < n; t++) {
             contribs.add(new Contribution(t, tr.ids()[t], m.tokenizer().decode(tr.ids()[t]), perPos[t]));
@@ -206,6 +206,19 @@ public final class Attribution implements Analysis<Attribution.Options> {
         return new Result(ctx.modelInfo(), ctx.prompt(), ctx.tokens(), ctx.prediction(), o.precision().label(), split, List.of(), times);
     }
 
+    /**
+     * A readout wᵀy split exactly over the input positions: w's gradient g_t at each position from
+     * one reverse sweep of the detached system, contribution g_tᵀx_t, and the biases' constant wᵀc
+     * (0 without biases); Σ contributions + constant = wᵀy.
+     */
+    record PositionSplit(double[] perPosition, double constant) {}
+
+    static <A> PositionSplit splitOverPositions(DetachedSystem<A> sys, ForwardTrace tr, double[] w) {
+        Arith<A> ar = sys.arith();
+        A g = sys.vjp(ar.fromDoubles(w), 1);
+        return new PositionSplit(dotPerPosition(ar, g, tr.x(), tr.n(), sys.dim()), dot(ar, sys.constant(), w));
+    }
+
     /** The final norm's frozen scales at the last position. */
     private static double[] fsT(double[] fs, int n, int d) {
         return java.util.Arrays.copyOfRange(fs, (n - 1) * d, n * d);
@@ -227,7 +240,7 @@ public final class Attribution implements Analysis<Attribution.Options> {
     }
 
     /** Σ_j g[t][0][j]·x[t][j] for each position: a single-cotangent sweep's contributions. */
-    private static <A> double[] dotPerPosition(Arith<A> ar, A g, double[] x, int n, int d) {
+    static <A> double[] dotPerPosition(Arith<A> ar, A g, double[] x, int n, int d) {
         double[] out = new double[n];
         for (int t = 0; t < n; t++) {
             double s = 0;

@@ -38,4 +38,11 @@ public final class Text {
         int headEnd = s.offsetByCodePoints(0, head), tailStart = s.offsetByCodePoints(s.length(), -tail);
         return s.substring(0, headEnd) + " … " + s.substring(tailStart);
     }
+
+    /** Numbers to {@code digits} significant digits, space-separated: a per-layer series on one line. */
+    public static String numbers(double[] values, int digits) {
+        StringBuilder b = new StringBuilder();
+        for (double v : values) b.append(b.isEmpty() ? "" : " ").append(String.format("%." + digits + "g", v));
+        return b.toString();
+    }
 }

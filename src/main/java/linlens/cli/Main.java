@@ -19,7 +19,7 @@ import java.util.Arrays;
 @Command(name = "linlens", mixinStandardHelpOptions = true, version = "linlens 0.1.0",
         description = "Exact linear decompositions of LLM next-token predictions (detached Jacobians).",
         // the analyses' subcommands come first, from linlens.analysis.Analyses (commandLine)
-        subcommands = {TokenizeCommand.class, ModelsCommand.class, DatasetsCommand.class, ScanCommand.class, QueryCommand.class, ScanReportCommand.class,
+        subcommands = {TokenizeCommand.class, ModelsCommand.class, DatasetsCommand.class, ScanCommand.class, ConceptsCommand.class, QueryCommand.class, ScanReportCommand.class,
                 BenchCommand.class, ServeCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements java.util.concurrent.Callable<Integer> {

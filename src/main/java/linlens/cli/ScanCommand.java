@@ -21,7 +21,7 @@ import java.util.concurrent.Callable;
         "with one prompt a line) with one model load; the results are committed in",
         "batches as Parquet files under --out, with a DuckDB view 'results' over them",
         "in results.duckdb. --resume continues a stopped scan; 'linlens query' runs SQL."})
-public final class ScanCommand implements Callable<Integer> {
+public class ScanCommand implements Callable<Integer> {
     @Mixin CommonOptions common;
     @Mixin ThreadsOption threads;
     @Spec CommandSpec spec;
@@ -33,10 +33,13 @@ public final class ScanCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = "--analyses", split = ",", paramLabel = "A",
-            description = "Any of predict, decompose, attribute, layers (default: predict,attribute; predict is always on).")
+            description = "Any of predict, decompose, attribute, layers, concept (default: predict,attribute; predict is always on).")
     List<String> analyses;
 
-    @Option(names = "--k", paramLabel = "K", defaultValue = "4", description = "Singular values of each matrix-free top-k (decompose; default: ${DEFAULT-VALUE}).")
+    @Option(names = "--concept", paramLabel = "NAME", description = "The concept of the concept analysis (see 'linlens concepts list'); adds it to --analyses.")
+    String concept;
+
+    @Option(names = "--k", paramLabel = "K", defaultValue = "4", description = "Singular values of each matrix-free top-k (decompose, concept; default: ${DEFAULT-VALUE}).")
     int k;
 
     @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "256", description = "Longer prompts are recorded with an error (default: ${DEFAULT-VALUE}).")
@@ -73,8 +76,10 @@ public final class ScanCommand implements Callable<Integer> {
         if (sample != null) Bounds.atLeast("--sample", sample, 1);
         int[] sh = parseShard(shard);
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-        var options = new DatasetScan.Options(analyses == null ? ScanSchema.DEFAULT_GROUPS : analyses, k, maxTokens, limit, sample, seed,
-                promptColumn, sh[0], sh[1], resume, threads.threads, batch, 60);
+        List<String> groups = new java.util.ArrayList<>(analyses == null ? ScanSchema.DEFAULT_GROUPS : analyses);
+        if (concept != null && !groups.contains("concept")) groups.add("concept");
+        var options = new DatasetScan.Options(groups, k, maxTokens, limit, sample, seed,
+                promptColumn, sh[0], sh[1], resume, threads.threads, batch, 60, concept);
         // a built-in dataset's name is fetched into the cache on first use, as a catalog model is
         Path file = DatasetResolver.FILES.resolve(linlens.datasets.Datasets.resolve(dataset,
                 line -> { if (!common.quiet) err.println(line); }, ConsoleProgress.of(err, common.quiet)).toString());

@@ -3,6 +3,7 @@ package linlens.scan;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import linlens.analysis.ModelInfo;
+import linlens.concepts.ConceptLibrary;
 import linlens.model.InputException;
 import linlens.model.Transformer;
 
@@ -39,7 +40,14 @@ public final class DatasetScan {
      * @param batchSeconds a part is committed after this long even when not full
      */
     public record Options(List<String> groups, int k, int maxTokens, Long limit, Long sample, long seed, String promptColumn,
-                          int shard, int shards, boolean resume, Integer threads, int batchRows, double batchSeconds) {
+                          int shard, int shards, boolean resume, Integer threads, int batchRows, double batchSeconds,
+                          String concept) {
+        /** Without a concept (no {@code concept} group). */
+        public Options(List<String> groups, int k, int maxTokens, Long limit, Long sample, long seed, String promptColumn,
+                       int shard, int shards, boolean resume, Integer threads, int batchRows, double batchSeconds) {
+            this(groups, k, maxTokens, limit, sample, seed, promptColumn, shard, shards, resume, threads, batchRows, batchSeconds, null);
+        }
+
         public Options {
             List<String> g = new ArrayList<>(List.of("predict"));
             for (String s : groups) {
@@ -49,6 +57,9 @@ public final class DatasetScan {
             }
             groups = ScanSchema.GROUPS.stream().filter(g::contains).toList();
             if (shards < 1 || shard < 0 || shard >= shards) throw new InputException("--shard " + shard + "/" + shards + ": need 0 <= i < N");
+            if (groups.contains("concept") && concept == null) throw new InputException("--analyses concept needs --concept NAME");
+            if (!groups.contains("concept") && concept != null) throw new InputException("--concept is for the concept analysis: add it to --analyses");
+            if (concept != null) ConceptLibrary.standard().resolve(concept);
         }
 
         /** What must be the same to continue a scan (not the batch size: parts may differ, rows do not). */
@@ -56,7 +67,12 @@ public final class DatasetScan {
             ObjectNode n = ScanManifest.newObject();
             var a = n.putArray("analyses");
             groups.forEach(a::add);
-            n.put("k", groups.contains("decompose") ? k : null);
+            n.put("k", groups.contains("decompose") || groups.contains("concept") ? k : null);
+            if (concept != null) {
+                // the concept's words as resolved now: a concept file edited between runs is another scan
+                n.put("concept", concept);
+                n.put("concept_sha256", ConceptLibrary.fingerprint(ConceptLibrary.standard().resolve(concept)));
+            }
             n.put("max_tokens", maxTokens);
             n.put("limit", limit);
             n.put("sample", sample);
@@ -134,7 +150,7 @@ public final class DatasetScan {
     public Summary run(Transformer model, Listener listener) throws Exception {
         ObjectNode modelNode = ScanManifest.model(Path.of(ModelInfo.of(model).source()));
         if (oldManifest != null) ScanManifest.checkSameModel(out, oldManifest, modelNode);
-        PromptScanner scanner = new PromptScanner(model, options.groups(), options.k(), options.maxTokens());
+        PromptScanner scanner = new PromptScanner(model, options.groups(), options.k(), options.maxTokens(), options.concept());
         List<ScanSchema.Column> columns = ScanSchema.columns(options.groups(), data.columnNames());
         Files.createDirectories(out);
         if (oldManifest == null) ScanManifest.write(out, ScanManifest.create(modelNode, datasetNode, options.manifest(), columns));

@@ -4,6 +4,7 @@ import linlens.analysis.Analyses;
 import linlens.analysis.Analysis;
 import linlens.analysis.ArraySink;
 import linlens.analysis.Attribution;
+import linlens.analysis.ConceptScores;
 import linlens.analysis.Decomposition;
 import linlens.analysis.LayerAnalysis;
 import linlens.analysis.NextToken;
@@ -48,6 +49,11 @@ public final class PromptScanner {
      * An {@link OptionException} names the option that does not fit.
      */
     public PromptScanner(Transformer model, List<String> groups, int k, int maxTokens) {
+        this(model, groups, k, maxTokens, null);
+    }
+
+    /** With the concept of the {@code concept} group (null without it). */
+    public PromptScanner(Transformer model, List<String> groups, int k, int maxTokens, String concept) {
         this.model = model;
         this.groups = List.copyOf(groups);
         this.maxTokens = maxTokens;
@@ -72,6 +78,10 @@ public final class PromptScanner {
                     given.put("top", 1);
                     given.put("matrix_free", true);
                     given.put("k", 1);
+                }
+                case "concept" -> {
+                    given.put("concept", concept);
+                    given.put("k", k);
                 }
                 default -> throw new IllegalStateException(g);
             }
@@ -122,6 +132,7 @@ public final class PromptScanner {
                     case "decompose" -> decompose(out, (Decomposition.Result) doc, ms);
                     case "attribute" -> attribute(out, (Attribution.Result) doc, ms);
                     case "layers" -> layers(out, (LayerAnalysis.Result) doc, ctx, ms);
+                    case "concept" -> concept(out, (ConceptScores.Result) doc, ms);
                     default -> throw new IllegalStateException(e.getKey());
                 }
             }
@@ -185,6 +196,27 @@ public final class PromptScanner {
         out.put("layer_top_token_ids", ids);
         out.put("first_prediction_layer", first);
         out.put("time_layers_ms", ms);
+    }
+
+    private static void concept(Map<String, Object> out, ConceptScores.Result r, double ms) {
+        var a = r.attribution();
+        out.put("concept", r.concept().name());
+        out.put("concept_logit", r.logit());
+        out.put("concept_attribution", a.positions().stream().map(ConceptScores.PositionScore::value).toList());
+        out.put("concept_attribution_constant", a.constant());
+        out.put("concept_attribution_error", a.relativeError());
+        out.put("concept_embedding_direct", a.embeddingDirect());
+        out.put("concept_layer_attn", a.layers().stream().map(ConceptScores.LayerScore::attn).toList());
+        out.put("concept_layer_mlp", a.layers().stream().map(ConceptScores.LayerScore::mlp).toList());
+        var sp = r.spectral();  // null when --k is 0
+        out.put("concept_share_last", sp == null ? null : sp.lastPosition().share());
+        out.put("concept_share_combined", sp == null ? null : sp.tokensCombined().share());
+        out.put("concept_chance", r.concept().chance());
+        out.put("concept_logit_lens", doubles(r.baselines().logitLens()));
+        out.put("concept_grad_x_input", doubles(r.baselines().gradXInput()));
+        out.put("concept_probability", r.baselines().probability());
+        out.put("concept_versus_probability", r.baselines().versusProbability());
+        out.put("time_concept_ms", ms);
     }
 
     private static List<Double> doubles(double[] a) { return Arrays.stream(a).boxed().toList(); }

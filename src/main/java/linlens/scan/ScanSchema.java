@@ -15,10 +15,10 @@ public final class ScanSchema {
     private ScanSchema() {}
 
     /** The layout version written in scan.json; a change of columns or meaning bumps it. */
-    public static final int VERSION = 1;
+    public static final int VERSION = 1;  // new groups add columns; a scan's own columns are in its scan.json
 
     /** The groups {@code --analyses} may list, each one of the analyses of {@link linlens.analysis.Analyses#ALL}. */
-    public static final List<String> GROUPS = List.of("predict", "decompose", "attribute", "layers");
+    public static final List<String> GROUPS = List.of("predict", "decompose", "attribute", "layers", "concept");
 
     /** What a scan computes when {@code --analyses} is not given (see README, "Dataset scans", for its cost). */
     public static final List<String> DEFAULT_GROUPS = List.of("predict", "attribute");
@@ -61,7 +61,23 @@ public final class ScanSchema {
             new Column("layer_top_tokens", "VARCHAR[]", "layers", "per layer: top decoded token of u_1 of the cumulative tokens-combined J of the residual stream after it (matrix-free)"),
             new Column("layer_top_token_ids", "INTEGER[]", "layers", "their ids"),
             new Column("first_prediction_layer", "INTEGER", "layers", "the first layer whose top token is the predicted token (null: none)"),
-            new Column("time_layers_ms", "DOUBLE", "layers", "the layers group's time"));
+            new Column("time_layers_ms", "DOUBLE", "layers", "the layers group's time"),
+            new Column("concept", "VARCHAR", "concept", "the concept's name (--concept)"),
+            new Column("concept_logit", "DOUBLE", "concept", "w_Cᵀy: the mean logit of the concept's tokens over the vocabulary's (or over its versus tokens')"),
+            new Column("concept_attribution", "DOUBLE[]", "concept", "its exact split over positions, w_Cᵀ J_i x_i"),
+            new Column("concept_attribution_constant", "DOUBLE", "concept", "the biases' constant w_Cᵀ c (0 without biases)"),
+            new Column("concept_attribution_error", "DOUBLE", "concept", "|Σ positions + constant − concept_logit| / |concept_logit|"),
+            new Column("concept_embedding_direct", "DOUBLE", "concept", "its part through the embedding's direct path at the last position"),
+            new Column("concept_layer_attn", "DOUBLE[]", "concept", "per layer: its part through the attention output at the last position"),
+            new Column("concept_layer_mlp", "DOUBLE[]", "concept", "per layer: its part through the MLP output (direct + Σ attn + Σ mlp = concept_logit)"),
+            new Column("concept_share_last", "DOUBLE", "concept", "σ²-weighted share of the top-k left singular subspace of J_{n−1} in the concept's subspace (k = --k)"),
+            new Column("concept_share_combined", "DOUBLE", "concept", "the same for the tokens-combined [J_0 … J_n−1]"),
+            new Column("concept_chance", "DOUBLE", "concept", "the share a random direction has: the concept's rank / d"),
+            new Column("concept_logit_lens", "DOUBLE[]", "concept", "baseline: per layer, w_Cᵀ of the residual stream after it through the final norm"),
+            new Column("concept_grad_x_input", "DOUBLE[]", "concept", "baseline: per position, gradient × input of w_Cᵀy with the ordinary Jacobian"),
+            new Column("concept_probability", "DOUBLE", "concept", "baseline: the output probability of the concept's tokens"),
+            new Column("concept_versus_probability", "DOUBLE", "concept", "the same of its versus tokens (null: none)"),
+            new Column("time_concept_ms", "DOUBLE", "concept", "the concept group's time"));
 
     /** The columns of a scan of these groups, with the dataset's extra columns (text) after the prompt. */
     public static List<Column> columns(List<String> groups, List<String> extra) {

@@ -457,6 +457,57 @@
       el('h3', {}, 'Top tokens by layer'), el('table', { class: 'decoded' }, el('thead', {}, head), el('tbody', {}, ...rows))));
   }
 
+  /** A concept's logit split over positions and over layers, its spectral shares, and the baselines beside them. */
+  function concept(root, data, prefix) {
+    const r = data.concept, c = r.concept, a = r.attribution;
+    const facts = el('dl', { class: 'facts' });
+    const fact = (k, v) => facts.append(el('dt', {}, k), el('dd', {}, v));
+    fact('Concept', c.name + (c.description ? ' — ' + c.description : ''));
+    if (c.source) fact('Source', c.source);
+    fact('Tokens', c.tokens + (c.versus_tokens ? ' versus ' + c.versus_tokens : '') + ' (words with no single-token form: ' + c.multi_token_words.length + ')');
+    fact('Concept logit wᵀy', fmt(r.logit, 6) + (c.versus_tokens ? ' (its tokens\' mean logit over the versus tokens\')' : ' (its tokens\' mean logit over the vocabulary\'s)'));
+    fact('Exactness', 'Σ positions + constant off by ' + Number(a.relative_error).toExponential(1) + ', Σ components by '
+      + Number(a.components_relative_error).toExponential(1) + ' (' + r.precision + ')');
+    if (r.spectral) fact('Spectral share (top ' + r.spectral.k + ')', 'last position ' + fmt(r.spectral.last_position.share, 3)
+      + ', tokens combined ' + fmt(r.spectral.tokens_combined.share, 3) + ' (chance ' + fmt(r.spectral.chance, 3) + ', subspace rank ' + c.rank + ')');
+    fact('Baselines', 'probability of its tokens ' + fmt(r.baselines.probability, 3)
+      + (r.baselines.versus_probability != null ? ' (versus ' + fmt(r.baselines.versus_probability, 3) + ')' : '')
+      + '; gradient × input sums to ' + fmt(r.baselines.grad_x_input_sum, 4));
+    root.append(el('section', { class: 'card concept', id: prefix + '-concept-facts' }, el('h3', {}, 'Concept ' + c.name), facts));
+    const labels = a.positions.map(p => p.position + ': ' + quoted(p.token));
+    figure(root, prefix + '-concept-positions', 'The concept logit over the prompt\'s tokens',
+      'Bars: the exact contribution wᵀJ_i x_i of each position (they sum, with the biases\' constant ' + fmt(a.constant, 3)
+      + ', to the concept logit). Dots: gradient × input of the ordinary Jacobian, the baseline, which need not sum to it.', 360, {
+        animation: false, legend: { top: 0 },
+        grid: { left: 70, right: 30, top: 36, bottom: 80 },
+        tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
+        xAxis: { type: 'category', data: labels, axisLabel: { rotate: 30, interval: 0 } },
+        yAxis: { type: 'value', name: 'concept logit' },
+        series: [
+          { name: 'exact (detached J)', type: 'bar', data: a.positions.map(p => ({ value: p.value, itemStyle: { color: signed(p.value) } })) },
+          { name: 'gradient × input', type: 'scatter', symbolSize: 8, data: r.baselines.grad_x_input, itemStyle: { color: '#333' } }]
+      });
+    const layers = a.layers.map(l => String(l.layer));
+    const series = [
+      { name: 'attn', type: 'bar', stack: 'x', color: KEY_COLOURS.attn, data: a.layers.map(l => l.attn) },
+      { name: 'mlp', type: 'bar', stack: 'x', color: KEY_COLOURS.mlp, data: a.layers.map(l => l.mlp) },
+      { name: 'logit lens (baseline)', type: 'line', data: r.baselines.logit_lens, itemStyle: { color: '#555' } }];
+    if (r.spectral && r.spectral.layer_shares) series.push({ name: 'spectral share', type: 'line', yAxisIndex: 1,
+      data: r.spectral.layer_shares, lineStyle: { type: 'dashed' }, itemStyle: { color: '#2f6fd6' } });
+    figure(root, prefix + '-concept-layers', 'The concept by layer',
+      'Bars: each layer\'s attention and MLP output at the last position read by the concept (exact; with the embedding\'s direct path '
+      + fmt(a.embedding_direct, 3) + ' they sum to the concept logit). Line: the logit lens, the concept read from the residual stream after each layer.'
+      + (r.spectral && r.spectral.layer_shares ? ' Dashed (right axis): the spectral share of each layer\'s cumulative Jacobian'
+        + (r.spectral.emergence_layer != null ? '; it reaches ' + Math.round(100 * r.spectral.fraction) + '% of the final share at layer ' + r.spectral.emergence_layer : '') + '.' : ''), 360, {
+        animation: false, legend: { top: 0 },
+        grid: { left: 70, right: 60, top: 36, bottom: 45 },
+        tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
+        xAxis: { type: 'category', data: layers, name: 'layer', nameLocation: 'middle', nameGap: 26 },
+        yAxis: [{ type: 'value', name: 'concept logit' }, { type: 'value', name: 'share', min: 0, show: !!(r.spectral && r.spectral.layer_shares) }],
+        series
+      });
+  }
+
   // ------------------------------------------------------------------ scan reports (linlens scan-report)
 
   const sci = v => v === null || v === undefined ? '' : (v === 0 ? '0' : Number(v).toExponential(2));
@@ -636,6 +687,7 @@
     { needs: d => d.attribution && d.attribution.attribution.components, draw: attributionByComponent },
     { needs: d => d.steering, draw: steering },
     { needs: d => d.logit_lens, draw: logitLens },
+    { needs: d => d.concept, draw: concept },
     { needs: d => d.scan, draw: scanSummary },
     { needs: d => d.scan && d.scan.histograms.length, draw: scanHistograms },
     { needs: d => d.scan && d.scan.spectra.length, draw: scanSpectra },

@@ -100,4 +100,18 @@ public final class TinyModels {
             return g.string("general.architecture");
         }
     }
+
+    /** Texts of the tiny vocabulary that are one token by themselves and after a space. */
+    public static List<String> singleTokenWords(linlens.model.Transformer m, int count) {
+        List<String> out = new ArrayList<>();
+        for (int id = 0; id < m.config().vocab() && out.size() < count; id++) {
+            String s = m.tokenizer().decode(id).strip();
+            if (s.length() < 2 || !s.chars().allMatch(Character::isLetter) || out.contains(s)) continue;
+            int[] e = m.tokenizer().encode(s);
+            int body = e.length > 0 && e[0] == m.tokenizer().bos() ? e.length - 1 : e.length;
+            if (body == 1) out.add(s);
+        }
+        if (out.size() != count) throw new AssertionError("only " + out.size() + " single-token words in the tiny vocabulary");
+        return out;
+    }
 }
