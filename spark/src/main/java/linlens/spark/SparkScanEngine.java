@@ -129,6 +129,8 @@ public final class SparkScanEngine implements ScanEngine {
         SparkSession.Builder b = SparkSession.builder().appName("linlens scan").master(master);
         boolean local = master.startsWith("local");
         defaultConfig(b, "spark.ui.showConsoleProgress", "false");
+        // the plan of a scan's ~30 columns is longer than Spark's default, which it warns about
+        defaultConfig(b, "spark.sql.debug.maxToStringFields", "1000");
         if (local) {
             // nothing outside this process needs to reach a local master's driver
             defaultConfig(b, "spark.ui.enabled", "false");
