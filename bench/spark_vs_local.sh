@@ -8,6 +8,7 @@ n="${1:-16}"; data="${2:-crows-pairs}"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 # builds the core and the Spark module first, so that no build is timed
 "$root/bin/linlens" scan --engine spark --master 'local[1]' --dataset "$data" --limit 1 --out "$work/warm" --quiet >/dev/null
+"$root/bin/linlens" scan --dataset "$data" --limit 1 --out "$work/warm-local" --quiet >/dev/null
 run() {  # name, then linlens arguments
   local name="$1"; shift
   local t0 t1; t0=$(date +%s.%N)
@@ -19,7 +20,6 @@ run() {  # name, then linlens arguments
     | awk '{ printf "%-28s rows own time %s s, errors %s\n", "", $1, $2 }'
 }
 echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load average before: $(cut -d' ' -f1 /proc/loadavg)"
-run local-threads2 --threads 2
-run spark-local2-threads1 --engine spark --master 'local[2]' --threads 1
 run local-threads1 --threads 1
-"$root/bin/linlens" query "$work/local-threads1" "SELECT count(*) FROM results" >/dev/null
+run spark-local2-threads1 --engine spark --master 'local[2]' --threads 1
+run local-threads2 --threads 2

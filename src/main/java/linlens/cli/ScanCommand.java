@@ -95,7 +95,7 @@ public final class ScanCommand implements Callable<Integer> {
         if (options.maxTokens() > m.config().context())
             throw new InputException("--max-tokens " + maxTokens + " out of range 1.." + m.config().context() + " (the model's context)");
         var summary = other == null ? scan.run(m, ScanProgress.of(err, common.quiet))
-                : other.run(new ScanEngine.Request(scan, out, m, Path.of(linlens.analysis.ModelInfo.of(m).source()), common.model,
+                : other.run(new ScanEngine.Request(scan, out, outDir, m, Path.of(linlens.analysis.ModelInfo.of(m).source()), common.model,
                         master, threads.threads, err, common.quiet), ScanProgress.of(err, common.quiet));
         o.printf("scanned %d prompts (%d with an error)%s; %d rows in %s%n", summary.scanned(), summary.errors(),
                 summary.resumed() > 0 ? ", " + summary.resumed() + " done before" : "", summary.total(), outDir != null ? outDir : out);

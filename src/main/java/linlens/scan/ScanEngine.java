@@ -19,12 +19,13 @@ public interface ScanEngine {
 
     /**
      * What the command line hands over: the prepared scan (dataset read, options checked, and for a
-     * local {@code out} the folder checked), {@code --out} as given (a path or a Hadoop URI), the
+     * local {@code out} the folder checked), {@code --out} as given (a path or a Hadoop URI) and as
+     * a folder of this machine ({@code localOut}; null for a URI of another file system), the
      * model loaded on this (driver) machine, how the workers find it ({@code modelSpec}: a path
      * on shared storage or a catalog name), the cluster ({@code master}, null: the engine's
      * default) and OpenBLAS threads per task (null: the engine's default).
      */
-    record Request(DatasetScan scan, String out, Transformer model, Path modelSource, String modelSpec,
+    record Request(DatasetScan scan, String out, Path localOut, Transformer model, Path modelSource, String modelSpec,
                    String master, Integer threads, PrintWriter err, boolean quiet) {}
 
     /** Runs the scan to the end; an {@link linlens.model.InputException} for what the request cannot do. */

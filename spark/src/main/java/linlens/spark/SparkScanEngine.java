@@ -56,7 +56,7 @@ public final class SparkScanEngine implements ScanEngine {
         DatasetScan.Options options = scan.options();
         int threads = r.threads() == null ? 1 : r.threads();
         String master = r.master() != null ? r.master() : System.getProperty("spark.master", "local[*]");
-        Path localOut = localFolder(r.out());
+        Path localOut = r.localOut();
         String outUri = localOut != null ? localOut.toAbsolutePath().normalize().toUri().toString() : r.out();
         String partsUri = outUri.replaceAll("/+$", "") + "/" + DatasetScan.PARTS;
 
@@ -102,13 +102,6 @@ public final class SparkScanEngine implements ScanEngine {
         } finally {
             spark.stop();
         }
-    }
-
-    /** The folder of this machine --out names (a path or a file: URI), or null for a URI of another file system. */
-    static Path localFolder(String out) {
-        int colon = out.indexOf("://");
-        if (colon > 1 && !out.regionMatches(true, 0, "file:", 0, 5)) return null;
-        return out.regionMatches(true, 0, "file:", 0, 5) ? Path.of(java.net.URI.create(out)) : Path.of(out);
     }
 
     /** Parts of at most --batch rows, and at least one per core the cluster offers (each part a task). */
