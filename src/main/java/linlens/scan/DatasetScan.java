@@ -118,12 +118,14 @@ public final class DatasetScan {
     /**
      * Reads the dataset once (refusing a file that cannot be read) and checks the results folder:
      * without resume it must be absent or empty; with resume, absent, empty, or holding a scan of
-     * the same dataset and options.
+     * the same dataset and options. A null {@code out}: the results go elsewhere (another engine's
+     * URI), no folder here to check.
      */
     public static DatasetScan prepare(Path dataset, Path out, Options options) throws IOException {
         DatasetFile data = DatasetFile.open(dataset, options.promptColumn(), ScanSchema.reserved());
         ObjectNode datasetNode = ScanManifest.dataset(data);
         JsonNode old = null;
+        if (out == null) return new DatasetScan(null, data, options, datasetNode, null);
         checkCanCreate(out);
         if (!PartStore.isEmptyOrAbsent(out)) {
             if (!options.resume())
@@ -136,6 +138,39 @@ public final class DatasetScan {
     }
 
     public DatasetFile dataset() { return data; }
+
+    public Options options() { return options; }
+
+    /** The results' columns (the same for every engine). */
+    public List<ScanSchema.Column> columns() { return ScanSchema.columns(options.groups(), data.columnNames()); }
+
+    /** The rows this scan (this shard) takes. */
+    public RowSelection selection() {
+        return RowSelection.of(data.rows(), options.limit(), options.sample(), options.seed(), options.shard(), options.shards());
+    }
+
+    /** The model's identity as scan.json records it: path, size, SHA-256 (another engine's workers check theirs against it). */
+    public static ObjectNode modelIdentity(Path modelSource) throws IOException { return ScanManifest.model(modelSource); }
+
+    /**
+     * scan.json of this scan for another engine, which adds what it records of itself under
+     * {@code engine} (the local engine writes none, so that its folders stay as they were).
+     */
+    public ObjectNode manifest(ObjectNode modelIdentity) {
+        return ScanManifest.create(modelIdentity, datasetNode, options.manifest(), columns());
+    }
+
+    /** Writes a manifest into a local results folder (created if absent), atomically. */
+    public static void writeManifest(Path out, ObjectNode manifest) throws IOException {
+        Files.createDirectories(out);
+        ScanManifest.write(out, manifest);
+    }
+
+    /** (Re)creates a local results folder's results.duckdb, whose view {@code results} reads every part under parts/. */
+    public static void writeResultsView(Path out) throws IOException, java.sql.SQLException { PartStore.writeDatabase(out); }
+
+    /** The folder under a results folder that holds the Parquet parts. */
+    public static final String PARTS = PartStore.PARTS;
 
     /** The folder, or the nearest folder above it that exists, must take new files: said now rather than after the model loads. */
     private static void checkCanCreate(Path out) {

@@ -145,9 +145,9 @@ public final class PartStore implements AutoCloseable {
     /**
      * Text as UTF-8 can hold it: a lone UTF-16 surrogate (a JSON Lines prompt may spell one, as
      * "\\ud800"; such a row is recorded with its error) becomes U+FFFD, said rather than left to
-     * the driver, which writes '?'.
+     * the driver, which writes '?'. Public for the other engines, whose writers would do the same.
      */
-    static String text(String s) {
+    public static String text(String s) {
         StringBuilder b = null;
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
@@ -160,7 +160,11 @@ public final class PartStore implements AutoCloseable {
     }
 
     /** (Re)creates {@code results.duckdb} with its view over the parts, under a temporary name, then renamed. */
-    public void writeDatabase() throws IOException, SQLException {
+    public void writeDatabase() throws IOException, SQLException { writeDatabase(dir); }
+
+    /** The same for any results folder (another engine's parts: any file under parts/ named part-*.parquet). */
+    static void writeDatabase(Path dir) throws IOException, SQLException {
+        Path parts = dir.resolve(PARTS);
         Path target = dir.resolve(DATABASE);
         Path tmpDir = OutputFiles.newTempDirectory(target);
         try {
