@@ -25,8 +25,8 @@ def duration(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
-def line(title: str, stage: str, done: int, total: int, elapsed: float) -> str:
-    fraction = done / total if total > 0 else 0.0
+def line(title: str, stage: str, done: int, total: int, elapsed: float, finished: bool = False) -> str:
+    fraction = 1.0 if finished else done / total if total > 0 else 0.0
     count = f" {done}/{total}" if total > 1 else ""
     return f"{title} {bar(fraction)} {100 * fraction:3.0f}%  {stage}{count}  {duration(elapsed)}"
 
@@ -69,14 +69,14 @@ class Progress:
             else:
                 self._mode = "lines"
 
-    def update(self, stage: str, done: int, total: int, force: bool = False) -> None:
+    def update(self, stage: str, done: int, total: int, force: bool = False, finished: bool = False) -> None:
         if self.callback is not None:
             self.callback(stage, done, total)
             return
         if self._mode == "off":
             return
         now = time.monotonic()
-        text = line(self.title, stage, done, total, now - self.start)
+        text = line(self.title, stage, done, total, now - self.start, finished)
         if self._mode == "lines":
             if stage != self._last_stage:
                 print(text, file=sys.stderr, flush=True)
@@ -98,7 +98,7 @@ class Progress:
 
     def close(self, stage: str, done: int, total: int) -> None:
         """The final state, drawn whatever the rate limit."""
-        self.update(stage, done, total, force=True)
+        self.update(stage, done, total, force=True, finished=stage == "done")
         if self._mode == "tty":
             sys.stderr.write("\n")
             sys.stderr.flush()

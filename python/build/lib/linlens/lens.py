@@ -63,6 +63,8 @@ class Lens:
         elif launcher is not None:
             self._launcher = find_launcher(launcher)
         self.threads = threads
+        #: the id of the job submitted last (for :meth:`job` and :meth:`cancel`)
+        self.last_job: Optional[str] = None
         self.url = url
         self.api = Api(url)
         try:
@@ -140,6 +142,7 @@ class Lens:
         """Runs any analysis of ``GET /api/analyses`` on ``prompt`` (its default prompt when None)."""
         body = self.request(analysis, prompt, **options)
         status = self.api.post_json("api/jobs", body)
+        self.last_job = status["id"]
         status = self._wait(status)
         return self._fetch(status)
 
@@ -150,7 +153,7 @@ class Lens:
             while status["state"] not in _FINISHED:
                 stage = status["stage"]
                 if status["state"] == "queued" and status.get("queue_position"):
-                    stage = f"queued ({status['queue_position']} ahead)"
+                    stage = f"queued (position {status['queue_position']})"
                 bar.update(stage, status["done"], status["total"])
                 time.sleep(self.poll_interval)
                 status = self.api.get_json(f"api/jobs/{job}")
