@@ -77,9 +77,11 @@ class ServerProcess:
                                       text=True, encoding="utf-8", errors="replace", env=env, start_new_session=True)
         self._finalizer = weakref.finalize(self, _stop, self._proc)
         urls: "queue.Queue[Optional[str]]" = queue.Queue()
-        threading.Thread(target=self._read_stdout, args=(urls,), daemon=True, name="linlens-serve-stdout").start()
         self._stderr_done = threading.Event()
-        threading.Thread(target=self._read_stderr, daemon=True, name="linlens-serve-stderr").start()
+        # the readers hold the process and the log, not this object: dropping the last Lens stops the server
+        threading.Thread(target=_read_stdout, args=(self._proc, urls), daemon=True, name="linlens-serve-stdout").start()
+        threading.Thread(target=_read_stderr, args=(self._proc, self.log, self._stderr_done), daemon=True,
+                         name="linlens-serve-stderr").start()
         try:
             url = urls.get(timeout=startup_timeout)
         except queue.Empty:
@@ -96,22 +98,6 @@ class ServerProcess:
             raise LinlensError(message)
         self.url = url
 
-    def _read_stdout(self, urls: "queue.Queue[Optional[str]]") -> None:
-        assert self._proc.stdout is not None
-        for line in self._proc.stdout:
-            m = _SERVING.search(line)
-            if m:
-                urls.put(m.group(1))
-        self._proc.stdout.close()
-        urls.put(None)  # ended without an address: the process has exited
-
-    def _read_stderr(self) -> None:
-        assert self._proc.stderr is not None
-        for line in self._proc.stderr:
-            self.log.append(line.rstrip("\n"))
-        self._proc.stderr.close()
-        self._stderr_done.set()
-
     @property
     def pid(self) -> int:
         return self._proc.pid
@@ -122,6 +108,24 @@ class ServerProcess:
     def stop(self) -> None:
         """Stops the server (SIGTERM, then SIGKILL after 20 s); idempotent."""
         self._finalizer()
+
+
+def _read_stdout(proc: subprocess.Popen, urls: "queue.Queue[Optional[str]]") -> None:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        m = _SERVING.search(line)
+        if m:
+            urls.put(m.group(1))
+    proc.stdout.close()
+    urls.put(None)  # ended without an address: the process has exited
+
+
+def _read_stderr(proc: subprocess.Popen, log: Deque[str], done: threading.Event) -> None:
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        log.append(line.rstrip("\n"))
+    proc.stderr.close()
+    done.set()
 
 
 def _stop(proc: subprocess.Popen) -> None:

@@ -1,6 +1,7 @@
 """The client against a real server on the tiny fixture models (every analysis in about a second)."""
 from __future__ import annotations
 
+import gc
 import inspect
 import json
 import os
@@ -201,6 +202,15 @@ def test_session_defaults_apply_where_the_analysis_has_them(tmp_path):
     assert not lens.server.alive()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_dropping_the_last_reference_stops_the_server():
+    lens = linlens.Lens(str(TINY_MODEL), progress=False)
+    process = lens.server._proc
+    assert process.poll() is None
+    del lens
+    gc.collect()
+    assert process.poll() is not None
 
 
 def test_a_server_that_cannot_start_reports_the_command_lines_line(tmp_path):
