@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import nbformat
 from nbclient import NotebookClient
@@ -11,10 +12,18 @@ from conftest import ROOT
 NOTEBOOK = ROOT / "examples" / "paper_figures.ipynb"
 
 
-def test_paper_figures_notebook_runs_and_shows_what_it_should():
+def test_paper_figures_notebook_runs_and_shows_what_it_should(tmp_path, monkeypatch):
+    # a kernel spec of this interpreter (the venv with linlens installed), found first on JUPYTER_PATH:
+    # whatever "python3" kernels the machine has elsewhere
+    spec = tmp_path / "kernels" / "linlens-test"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "linlens tests", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    # the kernel is this interpreter's (ipykernel's native spec); a failing cell fails the test with its traceback
-    NotebookClient(nb, timeout=1200, kernel_name="python3",
+    # a failing cell fails the test with its traceback
+    NotebookClient(nb, timeout=1200, kernel_name="linlens-test",
                    resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.output_type == "error"]
