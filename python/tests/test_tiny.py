@@ -250,3 +250,30 @@ def test_scan_reads_as_duckdb_and_pandas(tiny_lens, tmp_path):
     done = cli("scan", "--model", str(TINY_MODEL), "--dataset", str(dataset), "--out", str(tmp_path / "scan"),
                "--threads", "1", check=False)
     assert done.returncode == 2 and str(caught.value) == cli_error_line(done)
+
+
+def test_an_interrupted_scan_stops_and_resumes(tiny_lens, tmp_path):
+    dataset = tmp_path / "prompts.txt"
+    dataset.write_text("".join(f"Prompt number {i}\n" for i in range(6)))
+    out = tmp_path / "scan"
+
+    def interrupt(stage, done, total):
+        raise KeyboardInterrupt
+
+    tiny_lens.progress = interrupt
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            tiny_lens.scan(dataset, out, batch=2, threads=1)
+    finally:
+        tiny_lens.progress = False
+    assert not list(out.glob("parts/.*.tmp"))  # the scan removed its temporary part on the way out
+    scan = tiny_lens.scan(dataset, out, batch=2, threads=1, resume=True)
+    assert list(scan.df()["row_index"]) == list(range(6))
+
+
+def test_the_text_bar():
+    from linlens import _progress
+    assert _progress.line("decompose", "jacobian", 150, 600, 4.2) == \
+        "decompose [######..................]  25%  jacobian 150/600  4 s"
+    assert _progress.line("predict", "done", 0, 0, 75, finished=True) == \
+        "predict [########################] 100%  done  1 min 15 s"
