@@ -23,6 +23,7 @@ before(async () => {
     layers: ['--prompt', 'The Golden Gate', '--layers', '8,17', '--components', '3', '--top', '4'],
     attribute: ['--prompt', PROMPT, '--by-component'],
     steer: ['--prompt', 'The Golden Gate Bridge', '--target', 'I went for a walk to the', '--tokens', '6', '--strength', '0.8'],
+    concept: ['--prompt', 'You stupid', '--concept', 'profanity', '--k', '2'],
   };
   for (const [cmd, args] of Object.entries(runs)) {
     const file = path.join(dir, cmd + '.html'), out = path.join(dir, cmd + '.json');
@@ -183,6 +184,26 @@ test('the attribution report draws contributions by position and by component', 
     assert.equal(mlp.name, 'mlp');
     assert.deepEqual(mlp.data, a.components.filter(c => c.key === 'mlp').map(c => c.total));
     await page.screenshot({ path: path.join(SCREENSHOTS, 'report-attribution.png'), fullPage: true });
+  } finally {
+    await context.close();
+  }
+});
+
+test('the concept report draws the exact split beside the baselines', async () => {
+  const { file, result: C } = analyses.concept;
+  const { context, page, remote, errors } = await openOffline(file, 3);
+  try {
+    assert.deepEqual(remote, []);
+    assert.deepEqual(errors, []);
+    const n = C.tokens.length, L = C.model.layers;
+    await expectFigures(page, { 'r-concept-positions': [n, n], 'r-concept-layers': [L, L, L] });
+    const opt = await page.evaluate(() => LinLens.charts['r-concept-positions'].getOption());
+    assert.deepEqual(opt.series[0].data.map(b => b.value), C.attribution.positions.map(p => p.value));
+    assert.deepEqual(opt.series[1].data, C.baselines.grad_x_input);
+    const layers = await page.evaluate(() => LinLens.charts['r-concept-layers'].getOption());
+    assert.deepEqual(layers.series[2].data, C.baselines.logit_lens);
+    assert.match(await page.locator('.concept').textContent(), /profanity/);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'report-concept.png'), fullPage: true });
   } finally {
     await context.close();
   }

@@ -11,10 +11,10 @@ the HTML report (``.report()``); :meth:`Lens.scan` runs a dataset scan.
 """
 from .errors import JobFailed, LinlensError
 from .lens import Lens
-from .results import (RECONSTRUCTION_BOUND, Attribution, Decomposition, Layers, LogitLens, Prediction, Report,
+from .results import (RECONSTRUCTION_BOUND, Attribution, Concept, Decomposition, Layers, LogitLens, Prediction, Report,
                       Result, Steering, read_export, read_npz)
 from .scan import ScanResult
 
 __all__ = ["Lens", "LinlensError", "JobFailed", "Result", "Decomposition", "Layers", "Attribution", "Steering",
-           "Prediction", "LogitLens", "Report", "ScanResult", "RECONSTRUCTION_BOUND", "read_export", "read_npz"]
+           "Prediction", "LogitLens", "Concept", "Report", "ScanResult", "RECONSTRUCTION_BOUND", "read_export", "read_npz"]
 __version__ = "0.1.0"

@@ -11,7 +11,7 @@ from . import _progress
 from ._http import Api
 from ._server import ServerProcess, find_launcher, wait_until
 from .errors import JobFailed, LinlensError
-from .results import (Attribution, Decomposition, Layers, LogitLens, Prediction, Result, Steering,
+from .results import (Attribution, Concept, Decomposition, Layers, LogitLens, Prediction, Result, Steering,
                       read_npz, result_type)
 from .scan import ScanResult, run_scan
 
@@ -250,6 +250,17 @@ class Lens:
         """Each layer's residual stream read through the final norm and unembedding (``.layers``,
         arrays ``hidden``, ``normed``, ``logits``: (layers, vocabulary))."""
         return self.run("logit-lens", prompt, top=top, layers=layers)  # type: ignore[return-value]
+
+    def concept(self, prompt: Optional[str] = None, *, concept: Optional[str] = None, k: Optional[int] = None,
+                emergence: Optional[bool] = None, fraction: Optional[float] = None, precision: Optional[str] = None,
+                mlp_path: Optional[str] = None) -> Concept:
+        """A concept (``concept``: a built-in or made name, see ``linlens concepts list``) for the
+        prompt: its logit wᵀy split exactly over positions (``.positions``) and over layers ×
+        attention/MLP (``.layers``), the spectral share of J's top-``k`` subspace in the concept's
+        (with ``emergence``, per layer), and the baselines (logit lens, gradient × input,
+        probability)."""
+        return self.run("concept", prompt, concept=concept, k=k, emergence=emergence, fraction=fraction,
+                        precision=precision, mlp_path=mlp_path)  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ dataset scans
 

@@ -438,9 +438,40 @@ class LogitLens(Result):
         return {"layers read": len(self.json["layers"]), "last layer error": self.json.get("last_layer_error")}
 
 
+class Concept(Result):
+    """``concept``: a concept's logit split exactly over positions and layers, its spectral shares, the baselines."""
+
+    @property
+    def logit(self) -> float:
+        """wᵀy: the concept's readout of the output embedding."""
+        return float(self.json["logit"])
+
+    @property
+    def positions(self) -> pd.DataFrame:
+        """position, token_id, token, exact (wᵀJ_i x_i, summing with the constant to ``logit``), grad_x_input (baseline)."""
+        g = self.json["baselines"]["grad_x_input"]
+        return pd.DataFrame([{**p, "exact": p["value"], "grad_x_input": g[i]}
+                             for i, p in enumerate(self.json["attribution"]["positions"])]).drop(columns="value")
+
+    @property
+    def layers(self) -> pd.DataFrame:
+        """layer, attn, mlp (exact parts at the last position), logit_lens (baseline), share (with emergence)."""
+        shares = (self.json.get("spectral") or {}).get("layer_shares")
+        lens = self.json["baselines"]["logit_lens"]
+        return pd.DataFrame([{**l, "logit_lens": lens[i], **({"share": shares[i]} if shares else {})}
+                             for i, l in enumerate(self.json["attribution"]["layers"])])
+
+    def summary(self) -> Dict[str, Any]:
+        s = self.json.get("spectral") or {}
+        return {"concept": self.json["concept"]["name"], "logit": self.logit,
+                "relative error": self.json["attribution"]["relative_error"],
+                "share (last position)": (s.get("last_position") or {}).get("share"),
+                "probability": self.json["baselines"]["probability"]}
+
+
 RESULT_TYPES: Mapping[str, Type[Result]] = {
     "decompose": Decomposition, "layers": Layers, "attribute": Attribution, "steer": Steering,
-    "predict": Prediction, "logit-lens": LogitLens,
+    "predict": Prediction, "logit-lens": LogitLens, "concept": Concept,
 }
 
 

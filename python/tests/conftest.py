@@ -22,6 +22,12 @@ THREADS = 2
 
 os.environ.setdefault("LINLENS_HOME", str(ROOT))
 
+# the servers' made concepts: a contrast-pair concept, which needs no word of the tiny vocabulary
+CONCEPTS = Path(os.environ.get("PYTEST_CONCEPTS_DIR") or ROOT / "target" / "pytest-concepts")
+CONCEPTS.mkdir(parents=True, exist_ok=True)
+(CONCEPTS / "tiny-pairs.json").write_text('{"name": "tiny-pairs", "contrast_pairs": [["Hello world", "Goodbye world"]], "rank": 1}\n')
+os.environ["LINLENS_CONCEPTS"] = str(CONCEPTS)
+
 
 def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Runs bin/linlens with ``args``; stdout and stderr as text."""

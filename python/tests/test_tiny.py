@@ -27,6 +27,7 @@ CHEAP = {
     "steer": ({"target": "Goodbye", "tokens": 3}, linlens.Steering),
     "predict": ({"top": 4}, linlens.Prediction),
     "logit-lens": ({"top": 3}, linlens.LogitLens),
+    "concept": ({"concept": "tiny-pairs", "k": 2}, linlens.Concept),
 }
 
 

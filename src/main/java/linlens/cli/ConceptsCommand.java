@@ -23,7 +23,7 @@ import java.util.concurrent.Callable;
                 "unembedding rows, or the differences of contrast prompt pairs' output embeddings), and scan a dataset",
                 "for one. 'linlens concept --concept NAME' scores one prompt."},
         subcommands = {ConceptsCommand.ListConcepts.class, ConceptsCommand.Show.class, ConceptsCommand.Make.class,
-                ConceptsCommand.Scan.class})
+                ConceptsCommand.Scan.class, ConceptsCommand.Evaluate.class})
 public final class ConceptsCommand implements Runnable {
     @Spec CommandSpec spec;
 
@@ -148,6 +148,52 @@ public final class ConceptsCommand implements Runnable {
             if (concept == null) throw new ConceptException("concepts scan needs --concept NAME (see 'linlens concepts list')");
             if (analyses == null) analyses = List.of("predict", "concept");
             return super.call();
+        }
+    }
+
+    @Command(name = "evaluate", description = {"The concept scores on the built-in bias and toxicity sets against the baselines:",
+            "AUROC and TPR at 1% FPR (variants chosen on a development split, reported on the rest, bootstrap intervals),",
+            "stereotype scores and where the logit differences come from; written as Markdown (docs/concepts.md)."})
+    static final class Evaluate implements Callable<Integer> {
+        @Spec CommandSpec spec;
+        @Mixin CommonOptions common;
+        @Mixin ThreadsOption threads;
+        @Option(names = "--items", paramLabel = "N", defaultValue = "30", description = "Items drawn from each set (default: ${DEFAULT-VALUE}).") int items;
+        @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "The draws' and the bootstrap's seed (default: ${DEFAULT-VALUE}).") long seed;
+        @Option(names = "--k", paramLabel = "K", defaultValue = "4", description = "Top-k of the spectral shares (default: ${DEFAULT-VALUE}).") int k;
+        @Option(names = "--resamples", paramLabel = "N", defaultValue = "1000", description = "Bootstrap resamples (default: ${DEFAULT-VALUE}).") int resamples;
+        @Option(names = "--md", paramLabel = "FILE", defaultValue = "docs/concepts.md", description = "The Markdown written (default: ${DEFAULT-VALUE}).") Path md;
+        @Option(names = "--json", paramLabel = "FILE", description = "Also every number as JSON.") Path json;
+
+        @Override
+        public Integer call() throws Exception {
+            Bounds.within("--items", items, 10, 100_000, null);
+            Bounds.within("--k", k, 1, 64, null);
+            Bounds.within("--resamples", resamples, 100, 100_000, null);
+            OutputTargets.check(json, md, null);
+            PrintWriter err = spec.commandLine().getErr();
+            threads.apply();
+            Transformer m = common.load(err);
+            java.util.function.Function<String, Path> data = name -> {
+                try {
+                    return linlens.datasets.Datasets.resolve(name, line -> { if (!common.quiet) err.println(line); },
+                            ConsoleProgress.of(err, common.quiet));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException(e);
+                }
+            };
+            var ev = new linlens.evaluation.ConceptEvaluation(m, new linlens.evaluation.ConceptEvaluation.Options(items, seed, k, resamples, 1 / 3.0),
+                    data, ConsoleProgress.of(err, common.quiet));
+            var report = ev.run();
+            String command = "bin/linlens concepts evaluate" + (common.model.equals(CommonOptions.DEFAULT_MODEL) ? "" : " --model " + common.model)
+                    + (items == 30 ? "" : " --items " + items) + (seed == 1 ? "" : " --seed " + seed) + (k == 4 ? "" : " --k " + k);
+            JsonOutput.writeText(md, linlens.evaluation.ConceptEvaluationMarkdown.of(report, command));
+            if (json != null) JsonOutput.write(json, report);
+            spec.commandLine().getOut().println("wrote " + md + (json != null ? " and " + json : ""));
+            return 0;
         }
     }
 
