@@ -44,6 +44,8 @@ public final class ConceptScores implements Analysis<ConceptScores.Options> {
                                   label = "NAME", defaultValue = "gender") String concept,
                           @Param(description = "Singular triplets for the spectral shares (0: none).", defaultValue = "8", min = 0,
                                   max = 64, limit = Param.Limit.HIDDEN_SIZE) int k,
+                          @Param(description = "Spectral share of the last position only (tokens combined costs about n times more).")
+                          boolean lastOnly,
                           @Param(description = "Also the spectral share at every layer's output, and where it emerges.") boolean emergence,
                           @Param(description = "Emergence: the first layer whose share reaches this fraction of the final one.",
                                   defaultValue = "0.5", label = "F") double fraction,
@@ -123,8 +125,9 @@ public final class ConceptScores implements Analysis<ConceptScores.Options> {
             for (var l : attribution.layers()) out.printf(" %d: %+.2f/%+.2f", l.layer(), l.attn(), l.mlp());
             out.println("  (attn/mlp)");
             if (spectral != null) {
-                out.printf("Spectral     share of the top-%d subspace in the concept's: last position %.4f, tokens combined %.4f (chance %.4f)%n",
-                        spectral.k(), spectral.lastPosition().share(), spectral.tokensCombined().share(), spectral.chance());
+                out.printf("Spectral     share of the top-%d subspace in the concept's: last position %.4f%s (chance %.4f)%n",
+                        spectral.k(), spectral.lastPosition().share(), spectral.tokensCombined() == null ? ""
+                                : String.format(", tokens combined %.4f", spectral.tokensCombined().share()), spectral.chance());
                 if (spectral.layerShares() != null)
                     out.printf("Emergence    layer shares %s; first reaching %.0f%% of the final: %s%n", Text.numbers(spectral.layerShares(), 3),
                             100 * spectral.fraction(), spectral.emergenceLayer() == null ? "none" : "layer " + spectral.emergenceLayer());
@@ -211,7 +214,7 @@ public final class ConceptScores implements Analysis<ConceptScores.Options> {
             progress.update("spectral shares", 0, 2);
             Share last = share(space, MatrixFreeSvd.position(sys, T, k, tr.y()));
             progress.update("spectral shares", 1, 2);
-            Share combined = share(space, MatrixFreeSvd.tokensCombined(sys, k, tr.y()));
+            Share combined = o.lastOnly() ? null : share(space, MatrixFreeSvd.tokensCombined(sys, k, tr.y()));
             progress.update("spectral shares", 2, 2);
             double[] layerShares = null;
             Integer emergence = null;

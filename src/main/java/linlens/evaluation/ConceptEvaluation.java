@@ -67,7 +67,7 @@ public final class ConceptEvaluation {
 
     static {
         METHODS.put("exact attribution (detached J)", List.of("exact: Σ over prompt tokens", "exact: max over prompt tokens"));
-        METHODS.put("spectral share (detached J)", List.of("share: last position", "share: tokens combined"));
+        METHODS.put("spectral share (detached J)", List.of("share: last position"));
         METHODS.put("logit lens", List.of("lens: last layer (= concept logit)", "lens: mean over layers", "lens: max over layers"));
         METHODS.put("gradient × input (ordinary J)", List.of("grad×input: Σ over prompt tokens", "grad×input: max over prompt tokens"));
         METHODS.put("output probability", List.of("probability of the concept's tokens"));
@@ -92,7 +92,6 @@ public final class ConceptEvaluation {
         s.put("exact: Σ over prompt tokens", sum);
         s.put("exact: max over prompt tokens", max);
         s.put("share: last position", r.spectral().lastPosition().share());
-        s.put("share: tokens combined", r.spectral().tokensCombined().share());
         s.put("lens: last layer (= concept logit)", lens[lens.length - 1]);
         s.put("lens: mean over layers", java.util.Arrays.stream(lens).average().orElseThrow());
         s.put("lens: max over layers", java.util.Arrays.stream(lens).max().orElseThrow());
@@ -316,14 +315,18 @@ public final class ConceptEvaluation {
         return new Report(model.source(), o, tasks, bias, (System.nanoTime() - t0) / 1e9);
     }
 
+    /** Longer prompts are left out (counted in the tables): the sweeps' cost grows with the length. */
+    static final int MAX_TOKENS = 64;
+
     /** The concept scores of one prompt (null when it cannot be analysed: empty, too long). */
     private ConceptScores.Result score(String prompt, ConceptSpace space, int k) {
         try {
             int[] ids = Prompts.encode(model, prompt);
-            if (ids.length > 128) return null;
+            if (ids.length > MAX_TOKENS) return null;
             // one forward pass that keeps what gradient × input needs (the same numbers as a plain pass)
             PromptContext ctx = PromptContext.of(model, prompt, new linlens.model.ForwardPass(model).keepActivations(true).run(ids));
-            return new ConceptScores().run(ctx, space, new ConceptScores.Options(space.concept().name(), k, false, 0.5, Precision.FP32,
+            // the last position's spectral share only: tokens combined costs n times more
+            return new ConceptScores().run(ctx, space, new ConceptScores.Options(space.concept().name(), k, true, false, 0.5, Precision.FP32,
                     MlpPath.UP), Progress.NONE);
         } catch (linlens.model.InputException e) {
             return null;

@@ -22,7 +22,9 @@ public final class ConceptEvaluationMarkdown {
                 singular subspace in the concept's subspace, and three baselines on the same forward pass: the logit lens (wᵀ of
                 each layer's stream through the final norm; its last layer is the concept logit itself), gradient × input of the
                 ordinary Jacobian, and the output probability of the concept's tokens. "Prompt tokens" leaves out the BOS token,
-                whose contribution is large and the same kind for every prompt.
+                whose contribution is large and the same kind for every prompt. The spectral share is the last position's (the
+                tokens-combined one costs n times more), and prompts over 64 tokens are left out (the counts below are those
+                scored).
 
                 """);
         b.append("## Toxicity (concept `profanity`)\n\n");

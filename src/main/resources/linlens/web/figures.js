@@ -469,7 +469,8 @@
     fact('Exactness', 'Σ positions + constant off by ' + Number(a.relative_error).toExponential(1) + ', Σ components by '
       + Number(a.components_relative_error).toExponential(1) + ' (' + r.precision + ')');
     if (r.spectral) fact('Spectral share (top ' + r.spectral.k + ')', 'last position ' + fmt(r.spectral.last_position.share, 3)
-      + ', tokens combined ' + fmt(r.spectral.tokens_combined.share, 3) + ' (chance ' + fmt(r.spectral.chance, 3) + ', subspace rank ' + c.rank + ')');
+      + (r.spectral.tokens_combined ? ', tokens combined ' + fmt(r.spectral.tokens_combined.share, 3) : '')
+      + ' (chance ' + fmt(r.spectral.chance, 3) + ', subspace rank ' + c.rank + ')');
     fact('Baselines', 'probability of its tokens ' + fmt(r.baselines.probability, 3)
       + (r.baselines.versus_probability != null ? ' (versus ' + fmt(r.baselines.versus_probability, 3) + ')' : '')
       + '; gradient × input sums to ' + fmt(r.baselines.grad_x_input_sum, 4));

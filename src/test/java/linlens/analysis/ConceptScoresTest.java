@@ -57,7 +57,7 @@ class ConceptScoresTest {
             for (Precision prec : Precision.values()) {
                 // k = d: the whole spectrum, whose share (‖Q J‖_F² / ‖J‖_F²) does not depend on how near-equal σ's
                 // pick their u's; the tiny random models' spectra are flat, so a top-3's u_3 is not well defined
-                var o = new ConceptScores.Options(c.name(), d, false, 0.5, prec, MlpPath.UP);
+                var o = new ConceptScores.Options(c.name(), d, false, false, 0.5, prec, MlpPath.UP);
                 var r = new ConceptScores().run(PromptContext.of(m, "tiny", tr), space, o, Progress.NONE);
                 String what = tiny.name() + " p" + p + " " + prec;
                 double bound = prec.reconstructionBound();
@@ -92,7 +92,7 @@ class ConceptScoresTest {
             }
             // emergence: the last layer's output is the final output, so its share is the final share
             var e = new ConceptScores().run(PromptContext.of(m, "tiny", tr), space,
-                    new ConceptScores.Options(c.name(), d, true, 0.5, Precision.FP64, MlpPath.UP), Progress.NONE).spectral();
+                    new ConceptScores.Options(c.name(), d, false, true, 0.5, Precision.FP64, MlpPath.UP), Progress.NONE).spectral();
             int L = m.config().layers();
             assertEquals(e.lastPosition().share(), e.layerShares()[L - 1], 1e-9, tiny.name() + " p" + p + " last layer's share");
             assertEquals(ConceptScores.firstReaching(e.layerShares(), 0.5), e.emergenceLayer());

@@ -85,7 +85,7 @@ class ConceptsCliTest {
                 }
                 assertEquals("animals", r.getString("concept"));
                 var direct = new ConceptScores().run(PromptContext.of(m, r.getString("prompt"), -1), space,
-                        new ConceptScores.Options("animals", 4, false, 0.5, Precision.FP32, MlpPath.UP), Progress.NONE);
+                        new ConceptScores.Options("animals", 4, false, false, 0.5, Precision.FP32, MlpPath.UP), Progress.NONE);
                 assertEquals(direct.logit(), r.getDouble("concept_logit"), 0.0);
                 assertEquals(direct.spectral().lastPosition().share(), r.getDouble("concept_share_last"), 0.0);
                 assertEquals(space.chance(), r.getDouble("concept_chance"), 0.0);
