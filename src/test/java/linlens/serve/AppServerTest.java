@@ -202,8 +202,16 @@ class AppServerTest {
                 }
             };
             String job = "{\"model\":\"" + model + "\",\"prompts\":[\"The bridge out of Marin is the\"]}";
-            JsonNode a = post.apply(job), b = post.apply(job), c = post.apply(job);
+            JsonNode a = post.apply(job);
             assertEquals(202, a.get("http").asInt());
+            // the worker takes the first job when it gets the CPU: wait for that, so that the second is first in line
+            var status = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + queued.port() + "/api/jobs/" + a.get("id").asText())).build();
+            long deadline = System.nanoTime() + 120_000_000_000L;
+            while (JSON.readTree(client.send(status, HttpResponse.BodyHandlers.ofString()).body()).get("state").asText().equals("queued")) {
+                assertTrue(System.nanoTime() < deadline, "the first job never started");
+                Thread.sleep(20);
+            }
+            JsonNode b = post.apply(job), c = post.apply(job);
             assertEquals(202, b.get("http").asInt());
             assertEquals(1, b.get("queue_position").asInt());
             assertEquals(409, c.get("http").asInt(), c.toString());
