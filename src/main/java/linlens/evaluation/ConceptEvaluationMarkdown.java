@@ -60,10 +60,12 @@ public final class ConceptEvaluationMarkdown {
                 direct path they sum to the difference), beside the logit lens's reading of the stream after each layer.
 
                 """);
-        b.append("| set | items (skipped) | stereotype score [95 % CI] | mean logit difference [95 % CI] |\n|---|---|---|---|\n");
+        b.append("| set | items scored (left out) | stereotype score [95 % CI] | mean logit difference [95 % CI] |\n|---|---|---|---|\n");
         for (var s : r.bias())
             b.append("| ").append(s.name()).append(" | ").append(s.items()).append(" (").append(s.skipped()).append(") | ")
                     .append(s.stereotypeScore()).append(" | ").append(s.meanDifference()).append(" |\n");
+        b.append("\nLeft out: items of the whole set with no text before the differing word (before the draw), and drawn items "
+                + "where a word has no single-token form.\n");
         b.append("\nBy position (mean contribution to the difference; the last column is every earlier prompt token together):\n\n");
         b.append("| set | method | BOS | last token | 2nd last | 3rd last | 4th last | earlier |\n|---|---|---|---|---|---|---|---|\n");
         for (var s : r.bias()) {
