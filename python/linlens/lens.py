@@ -252,14 +252,14 @@ class Lens:
         return self.run("logit-lens", prompt, top=top, layers=layers)  # type: ignore[return-value]
 
     def concept(self, prompt: Optional[str] = None, *, concept: Optional[str] = None, k: Optional[int] = None,
-                emergence: Optional[bool] = None, fraction: Optional[float] = None, precision: Optional[str] = None,
-                mlp_path: Optional[str] = None) -> Concept:
+                last_only: Optional[bool] = None, emergence: Optional[bool] = None, fraction: Optional[float] = None,
+                precision: Optional[str] = None, mlp_path: Optional[str] = None) -> Concept:
         """A concept (``concept``: a built-in or made name, see ``linlens concepts list``) for the
         prompt: its logit wᵀy split exactly over positions (``.positions``) and over layers ×
         attention/MLP (``.layers``), the spectral share of J's top-``k`` subspace in the concept's
-        (with ``emergence``, per layer), and the baselines (logit lens, gradient × input,
-        probability)."""
-        return self.run("concept", prompt, concept=concept, k=k, emergence=emergence, fraction=fraction,
+        (``last_only``: the last position's alone, n times cheaper; with ``emergence``, per layer),
+        and the baselines (logit lens, gradient × input, probability)."""
+        return self.run("concept", prompt, concept=concept, k=k, last_only=last_only, emergence=emergence, fraction=fraction,
                         precision=precision, mlp_path=mlp_path)  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ dataset scans
