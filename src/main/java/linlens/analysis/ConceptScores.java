@@ -140,7 +140,7 @@ public final class ConceptScores implements Analysis<ConceptScores.Options> {
 
     @Override
     public Result run(PromptContext ctx, Options o, Progress progress, ArraySink arrays) {
-        check(o);
+        // callers have run check(o), which resolved the concept once already; a scan runs this per prompt
         Concept c = ConceptLibrary.standard().resolve(o.concept());
         return run(ctx, ConceptSpace.of(c, ctx.model()), o, progress, o.precision().arith());
     }
@@ -187,12 +187,15 @@ public final class ConceptScores implements Analysis<ConceptScores.Options> {
                 relative(componentsSum, logit));
 
         // baselines: the logit lens of each layer's stream, gradient × input, probabilities
+        // each layer's stream at T through the final norm frozen at it: the lens reads it, emergence's site Jacobians scale by it
         ForwardPass fp = new ForwardPass(m);
         double[] lens = new double[L];
+        double[][] normScale = new double[L][], normed = new double[L][];  // (L, d) each
         for (int l = 0; l < L; l++) {
             double[] h = Arrays.copyOfRange(tr.resid()[l + 1], T * d, (T + 1) * d);
-            double[] scale = fp.finalNormScales(h);
-            for (int j = 0; j < d; j++) h[j] *= scale[j];
+            normScale[l] = fp.finalNormScales(h);
+            for (int j = 0; j < d; j++) h[j] *= normScale[l][j];
+            normed[l] = h;
             lens[l] = space.logit(h);
         }
         progress.update("gradient × input", 0, 1);
@@ -223,12 +226,8 @@ public final class ConceptScores implements Analysis<ConceptScores.Options> {
                 int[] lastOnly = {T};
                 for (int l = 0; l < L; l++) {
                     progress.update("layers", l, L);
-                    double[] h = Arrays.copyOfRange(tr.resid()[l + 1], T * d, (T + 1) * d);
-                    double[] scale = LayerAnalysis.finalNormScale(m, h);
-                    double[] out = new double[d];
-                    for (int j = 0; j < d; j++) out[j] = h[j] * scale[j];
-                    var op = JacobianOperator.site(sys, l, Site.LAYER, scale, false, lastOnly);
-                    layerShares[l] = share(space, MatrixFreeSvd.top(op, k, out)).share();
+                    var op = JacobianOperator.site(sys, l, Site.LAYER, normScale[l], false, lastOnly);
+                    layerShares[l] = share(space, MatrixFreeSvd.top(op, k, normed[l])).share();
                 }
                 progress.update("layers", L, L);
                 emergence = firstReaching(layerShares, o.fraction());

@@ -117,7 +117,7 @@ public final class ConceptEvaluation {
             String prompt = all.get(i);
             Map<String, Double> scores = toxicityCache.computeIfAbsent(prompt, q -> {
                 ConceptScores.Result r = score(q, space, o.k());
-                return r == null ? Map.of() : toxicityScores(r, hasBos(q));
+                return r == null ? Map.of() : toxicityScores(r, startsWithBos(r));
             });
             if (!scores.isEmpty()) items.add(new Scored(i < pos.size(), scores));
         }
@@ -190,7 +190,7 @@ public final class ConceptEvaluation {
             diffs.add(r.logit());
             var p = r.attribution().positions();
             int n = p.size();
-            boolean hasBos = hasBos(it.prompt());
+            boolean hasBos = startsWithBos(r);
             if (hasBos) bos += p.getFirst().value();
             for (int t = hasBos ? 1 : 0; t < n; t++) {
                 int back = Math.min(n - 1 - t, POSITIONS_FROM_END);  // 0 = last token, ..., POSITIONS_FROM_END = all earlier ones
@@ -333,9 +333,9 @@ public final class ConceptEvaluation {
         }
     }
 
-    private boolean hasBos(String prompt) {
-        int[] ids = Prompts.encode(model, prompt);
-        return ids.length > 0 && ids[0] == model.tokenizer().bos();
+    /** Whether the scored prompt's first token is BOS (from its tokens: the prompt is not encoded again). */
+    private boolean startsWithBos(ConceptScores.Result r) {
+        return !r.tokens().isEmpty() && r.tokens().getFirst().id() == model.tokenizer().bos();
     }
 
     /** {@code items} of the list drawn without replacement (the same for the same seed and stream), in their order. */
