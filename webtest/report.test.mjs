@@ -20,7 +20,9 @@ before(async () => {
   result = JSON.parse(readFileSync(json, 'utf8'));
   const runs = {
     // a short prompt and two layers: every site is one reverse sweep of d cotangents
-    layers: ['--prompt', 'The Golden Gate', '--layers', '8,17', '--components', '3', '--top', '4'],
+    layers: ['--prompt', 'The Golden Gate', '--layers', '8,17', '--components', '3', '--top', '4', '--concept', 'gender'],
+    // the same decomposition reading a concept (the main report above has none)
+    decompose: ['--prompt', 'The nurse said that', '--components', '3', '--top', '3', '--concept', 'gender'],
     attribute: ['--prompt', PROMPT, '--by-component'],
     steer: ['--prompt', 'The Golden Gate Bridge', '--target', 'I went for a walk to the', '--tokens', '6', '--strength', '0.8'],
     concept: ['--prompt', 'You stupid', '--concept', 'profanity', '--k', '2'],
@@ -141,6 +143,14 @@ test('the layers report draws spectra by layer, stable rank by depth, paths and 
       'r-layer-spectra': Array(layers).fill(d),
       'r-layer-stable-rank': Array(L.keys.length).fill(layers),
       'r-layer-paths': Array(K).fill(layers),
+      'r-layers-concept': Array(2 * L.keys.length).fill(layers),
+    });
+    // --concept: each key's concept logit and share at its sites, as the JSON has them
+    const cs = await page.evaluate(() => LinLens.charts['r-layers-concept'].getOption().series.map(s => s.data.map(p => p[1])));
+    L.keys.forEach((k, i) => {
+      const at = L.layers.map(l => L.sites.find(s => s.key === k && s.layer === l).concept);
+      assert.deepEqual(cs[2 * i], at.map(c => c.logit));
+      assert.deepEqual(cs[2 * i + 1], at.map(c => c.cumulative_combined));
     });
     // stable rank points are the JSON's, per key
     const sr = await page.evaluate(() => LinLens.charts['r-layer-stable-rank'].getOption().series.map(s => [s.name, s.data.map(p => p[1])]));
@@ -189,6 +199,22 @@ test('the attribution report draws contributions by position and by component', 
   }
 });
 
+test('decompose --concept draws the concept logit over the positions', async () => {
+  const { file, result: D } = analyses.decompose;
+  const { context, page, remote, errors } = await openOffline(file, 6);
+  try {
+    assert.deepEqual(remote, []);
+    assert.deepEqual(errors, []);
+    const n = D.tokens.length;
+    await expectFigures(page, { 'r-decompose-concept': [n] });
+    const opt = await page.evaluate(() => LinLens.charts['r-decompose-concept'].getOption());
+    assert.deepEqual(opt.series[0].data.map(b => b.value), D.concept.positions.map(p => p.value));
+    assert.match(await page.locator('#r-decompose-concept .caption').textContent(), /tokens combined/);
+  } finally {
+    await context.close();
+  }
+});
+
 test('the concept report draws the exact split beside the baselines', async () => {
   const { file, result: C } = analyses.concept;
   const { context, page, remote, errors } = await openOffline(file, 3);
@@ -204,6 +230,38 @@ test('the concept report draws the exact split beside the baselines', async () =
     assert.deepEqual(layers.series[2].data, C.baselines.logit_lens);
     assert.match(await page.locator('.concept').textContent(), /profanity/);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'report-concept.png'), fullPage: true });
+  } finally {
+    await context.close();
+  }
+});
+
+test('the concept evaluation report draws ROC curves, scores, layer profiles and flagged prompts', async () => {
+  // written by ConceptEvaluationTest (a real-model test that bin/test runs before these)
+  const file = path.resolve('..', 'target', 'concept-evaluation', 'report.html');
+  assert.ok(statSync(file, { throwIfNoEntry: false }), file + ' is missing: run mvn test -Pall -Dtest=ConceptEvaluationTest first');
+  const E = JSON.parse(readFileSync(path.resolve('..', 'target', 'concept-evaluation', 'evaluation.json'), 'utf8'));
+  const { context, page, remote, errors } = await openOffline(file, 9);
+  try {
+    assert.deepEqual(remote, []);
+    assert.deepEqual(errors, []);
+    for (const [i, t] of E.toxicity.entries()) {
+      const F = t.figures;
+      await expectFigures(page, {
+        ['r-ce-' + i + '-roc']: F.methods.map(m => m.roc.length).concat([2]),
+        ['r-ce-' + i + '-layers']: [F.positives.attn.length, F.positives.attn.length, F.positives.lens.length, F.negatives.lens.length],
+      });
+      const roc = await page.evaluate(id => LinLens.charts[id].getOption().series.map(s => s.data), 'r-ce-' + i + '-roc');
+      assert.deepEqual(roc.slice(0, -1), F.methods.map(m => m.roc));
+      // the score histogram counts every test item once, per label
+      const hist = await page.evaluate(id => LinLens.charts[id].getOption().series.map(s => s.data.reduce((a, b) => a + b, 0)), 'r-ce-' + i + '-scores');
+      assert.deepEqual(hist, [F.methods[0].positives.length, F.methods[0].negatives.length]);
+      const rows = page.locator('#r-ce-' + i + '-flagged tbody tr');
+      assert.equal(await rows.count(), F.flagged.length);
+      if (F.flagged.length) assert.equal(await rows.nth(0).locator('td').nth(0).textContent(), F.flagged[0].prompt);
+    }
+    for (const [i, b] of E.bias.entries())
+      await expectFigures(page, { ['r-ce-bias-' + i + '-layers']: [b.attnByLayer.length, b.mlpByLayer.length, b.lensByLayer.length] });
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'report-concept-evaluation.png'), fullPage: true });
   } finally {
     await context.close();
   }

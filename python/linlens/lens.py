@@ -200,26 +200,28 @@ class Lens:
     def decompose(self, prompt: Optional[str] = None, *, precision: Optional[str] = None,
                   mlp_path: Optional[str] = None, components: Optional[int] = None, top: Optional[int] = None,
                   nonlinear: Optional[bool] = None, matrix_free: Optional[bool] = None,
-                  k: Optional[int] = None) -> Decomposition:
+                  k: Optional[int] = None, concept: Optional[str] = None) -> Decomposition:
         """The detached Jacobians J_t of the prompt (``.J``: (n, d, d)), the check y = Σ J_t x_t
         (``.relative_error`` against ``.bound``), every J_t's SVD (``.singular_values``, ``.u``,
         ``.v``) and the decoded singular vectors (``.components``). ``precision`` fp32|fp64,
         ``mlp_path`` up|gate, ``components`` pairs decoded per position (1..64), ``top`` tokens per
         vector (1..50), ``nonlinear`` also the ordinary Jacobian, ``matrix_free`` never form J
-        (no arrays, no report) with top ``k``."""
+        (no arrays, no report) with top ``k``; ``concept`` (a concept's name) also its logit split over
+        the positions and its share of the top singular subspaces (``.json["concept"]``)."""
         return self.run("decompose", prompt, precision=precision, mlp_path=mlp_path, components=components,
-                        top=top, nonlinear=nonlinear, matrix_free=matrix_free, k=k)  # type: ignore[return-value]
+                        top=top, nonlinear=nonlinear, matrix_free=matrix_free, k=k, concept=concept)  # type: ignore[return-value]
 
     def layers(self, prompt: Optional[str] = None, *, layers: Optional[Union[int, Sequence[int]]] = None,
                keys: Optional[Union[str, Sequence[str]]] = None, precision: Optional[str] = None,
                mlp_path: Optional[str] = None, components: Optional[int] = None, top: Optional[int] = None,
-               matrix_free: Optional[bool] = None, k: Optional[int] = None) -> Layers:
+               matrix_free: Optional[bool] = None, k: Optional[int] = None, concept: Optional[str] = None) -> Layers:
         """Layer by layer (0-based ``layers``, default about 8 spread over the depth; ``keys`` among
         layer, attn, mlp): each site's cumulative and layer-wise Jacobians (``.jacobian(L, key)``),
         tokens-combined spectra (``.spectra(key)``: (layers, d)), stable ranks and decoded tokens
-        (``.sites``, ``.components``). Cost grows with layers × keys: pick few for a quick look."""
+        (``.sites``, ``.components``); ``concept`` also the concept's logit and spectral share at every
+        site (``.sites[i]["concept"]``). Cost grows with layers × keys: pick few for a quick look."""
         return self.run("layers", prompt, layers=layers, keys=keys, precision=precision, mlp_path=mlp_path,
-                        components=components, top=top, matrix_free=matrix_free, k=k)  # type: ignore[return-value]
+                        components=components, top=top, matrix_free=matrix_free, k=k, concept=concept)  # type: ignore[return-value]
 
     def attribute(self, prompt: Optional[str] = None, *, token: Optional[str] = None,
                   token_id: Optional[int] = None, versus: Optional[str] = None, versus_id: Optional[int] = None,

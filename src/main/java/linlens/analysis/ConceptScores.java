@@ -80,7 +80,57 @@ public final class ConceptScores implements Analysis<ConceptScores.Options> {
                               @JsonProperty("components_relative_error") double componentsRelativeError) {}
 
     /** A top-k's spectral share: its singular values and the share of each u_k and of all (σ²-weighted). */
-    public record Share(double[] sigma, @JsonProperty("u_shares") double[] uShares, double share) {}
+    public record Share(double[] sigma, @JsonProperty("u_shares") double[] uShares, double share) {
+        /** The share of the pairs whose u is given (sigma may list more singular values: a full spectrum). */
+        static Share of(ConceptSpace space, double[] sigma, double[][] u) {
+            double[] each = new double[u.length];
+            for (int i = 0; i < each.length; i++) each[i] = space.shareOf(u[i]);
+            double[] s = Arrays.copyOf(sigma, Math.min(sigma.length, u.length));
+            return new Share(s, each, space.spectralShare(s, u));
+        }
+    }
+
+    /**
+     * A concept read beside another analysis ({@code decompose --concept}): its logit wᵀy split
+     * exactly over the positions, and the shares of that analysis's own top singular subspaces.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Reading(ConceptSpace.Info concept, double logit, List<PositionScore> positions, double constant,
+                          @JsonProperty("relative_error") double relativeError,
+                          @JsonProperty("last_position") Share lastPosition, @JsonProperty("tokens_combined") Share tokensCombined) {}
+
+    /** {@link Reading} of the final output: one reverse sweep for the position split; the spectra are the caller's. */
+    static <A> Reading reading(ConceptSpace space, DetachedSystem<A> sys, ForwardTrace tr, Transformer m,
+                               Spectrum last, Spectrum combined) {
+        double[] w = space.readout();
+        double logit = space.logit(tr.y());
+        var split = linlens.analysis.Attribution.splitOverPositions(sys, tr, w);
+        List<PositionScore> positions = new ArrayList<>();
+        double sum = split.constant();
+        for (int t = 0; t < tr.n(); t++) {
+            positions.add(new PositionScore(t, tr.ids()[t], m.tokenizer().decode(tr.ids()[t]), split.perPosition()[t]));
+            sum += split.perPosition()[t];
+        }
+        return new Reading(space.info(), logit, positions, split.constant(), relative(sum, logit),
+                Share.of(space, last.singularValues(), last.u()), Share.of(space, combined.singularValues(), combined.u()));
+    }
+
+    /** A concept at one layer's site ({@code layers --concept}): its logit there, and the shares of the site's spectra. */
+    public record SiteReading(double logit, @JsonProperty("cumulative_last") double cumulativeLast,
+                              @JsonProperty("cumulative_combined") double cumulativeCombined,
+                              @JsonProperty("layerwise_last") double layerwiseLast,
+                              @JsonProperty("layerwise_combined") double layerwiseCombined) {
+        static SiteReading of(ConceptSpace space, double[] siteOutput, Spectrum cumLast, Spectrum cumComb, Spectrum lwLast, Spectrum lwComb) {
+            return new SiteReading(space.logit(siteOutput), share(space, cumLast), share(space, cumComb), share(space, lwLast), share(space, lwComb));
+        }
+
+        private static double share(ConceptSpace space, Spectrum s) { return space.spectralShare(s.singularValues(), s.u()); }
+    }
+
+    /** The concept a {@code --concept} option names, resolved on the model (null: none asked). */
+    static ConceptSpace spaceOf(String concept, Transformer m) {
+        return concept == null ? null : ConceptSpace.of(ConceptLibrary.standard().resolve(concept), m);
+    }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Spectral(int k, double chance, @JsonProperty("last_position") Share lastPosition,
@@ -241,9 +291,7 @@ public final class ConceptScores implements Analysis<ConceptScores.Options> {
     }
 
     private static Share share(ConceptSpace space, MatrixFreeSvd.Result r) {
-        double[] each = new double[r.u().length];
-        for (int i = 0; i < each.length; i++) each[i] = space.shareOf(r.u()[i]);
-        return new Share(r.singularValues().clone(), each, space.spectralShare(r.singularValues(), r.u()));
+        return Share.of(space, r.singularValues(), r.u());
     }
 
     /** The first layer whose value reaches {@code fraction} of the last layer's (null: the last value is not positive, or none does). */

@@ -46,7 +46,9 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
                           boolean nonlinear,
                           @Param(description = "Never form J: reconstruction by one J·x sweep, top-k of the tokens-combined J and of the last position's J from sweeps (long prompts).")
                           boolean matrixFree,
-                          @Param(label = "K", min = 1, limit = Param.Limit.HIDDEN_SIZE) Integer k) {
+                          @Param(label = "K", min = 1, limit = Param.Limit.HIDDEN_SIZE) Integer k,
+                          @Param(description = "Also read a concept ('linlens concepts list'): its logit split over positions, its share of the top singular subspaces.",
+                                  label = "NAME") String concept) {
         public Options {
             // ParamSpec.build checks users' values; these never make sense from any caller
             if (components < 1 || top < 1 || (k != null && k < 1))
@@ -55,6 +57,10 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
 
         public Options(Precision precision, MlpPath mlpPath, int components, int top) {
             this(precision, mlpPath, components, top, false, false, null);
+        }
+
+        public Options(Precision precision, MlpPath mlpPath, int components, int top, boolean nonlinear, boolean matrixFree, Integer k) {
+            this(precision, mlpPath, components, top, nonlinear, matrixFree, k, null);
         }
 
         /** The matrix-free job with top-k of size k (null: components). */
@@ -81,6 +87,7 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
         if (o.k() != null && !o.matrixFree()) throw new OptionException("{k} sets the matrix-free top-k: use it with {matrix_free}");
         if (o.matrixFree() && o.nonlinear())
             throw new OptionException("{nonlinear} materializes the ordinary Jacobian: not with {matrix_free}");
+        if (o.concept() != null) linlens.concepts.ConceptLibrary.standard().resolve(o.concept());
     }
 
     @Override public boolean hasArrays() { return true; }
@@ -125,6 +132,7 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
                          List<PositionSvd> svd, @JsonProperty("svd_combined") SpectrumSummary svdCombined,
                          @JsonProperty("reconstruction_vectors") ReconstructionVectors reconstructionVectors,
                          @JsonProperty("matrix_free") MatrixFreeSvd.Info matrixFree,
+                         ConceptScores.Reading concept,
                          @JsonProperty("timings_ms") Map<String, Double> timingsMs) {}
 
     /**
@@ -219,10 +227,11 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
         List<PositionSvd> svd = List.of(new PositionSvd(n - 1, m.tokenizer().decode(tr.ids()[n - 1]), lastSummary.singularValues(),
                 lastSummary.stableRank(), lastSummary.components(), null, null));
         times.put("decode", ms(t0));
+        ConceptScores.Reading concept = readConcept(ctx, o, sys, tr, Spectrum.topK(last, n - 1, k), Spectrum.topK(comb, -1, k), times);
         // the reconstruction's J·x sweep, and the Krylov sweeps
         var info = new MatrixFreeSvd.Info(k, MatrixFreeSvd.OVERSAMPLING, MatrixFreeSvd.POWER_ITERATIONS, 1 + comb.sweeps() + last.sweeps());
         Result result = new Result(ctx.modelInfo(), ctx.prompt(), ctx.tokens(), ctx.prediction(), rec, null, svd, combSummary,
-                new ReconstructionVectors(tr.y(), yHat, null), info, times);
+                new ReconstructionVectors(tr.y(), yHat, null), info, concept, times);
         return new Detail<>(result, tr.y(), yHat, ar, null, o);
     }
 
@@ -315,9 +324,20 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
             }
             times.put("export", ms(t0));
         }
+        ConceptScores.Reading concept = readConcept(ctx, o, sys, tr, spectra.get(n - 1), combined, times);
         Result result = new Result(ctx.modelInfo(), ctx.prompt(), ctx.tokens(), ctx.prediction(), rec, nonlin, svd, comb,
-                new ReconstructionVectors(tr.y(), yHat, yOrd), null, times);
+                new ReconstructionVectors(tr.y(), yHat, yOrd), null, concept, times);
         return new Detail<>(result, tr.y(), yHat, ar, jac, o);
+    }
+
+    /** With {@code --concept}: the concept's exact position split and its shares of the top-k subspaces computed above. */
+    private static <A> ConceptScores.Reading readConcept(PromptContext ctx, Options o, DetachedSystem<A> sys, ForwardTrace tr,
+                                                         Spectrum last, Spectrum combined, Map<String, Double> times) {
+        if (o.concept() == null) return null;
+        long t0 = System.nanoTime();
+        var r = ConceptScores.reading(ConceptScores.spaceOf(o.concept(), ctx.model()), sys, tr, ctx.model(), last, combined);
+        times.put("concept", ms(t0));
+        return r;
     }
 
     private static Line line(JacobianViews.Line l, List<TokenDecoder.Token> toks) {
@@ -362,6 +382,16 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
     }
 
     private static double ms(long t0) { return Vectors.ms(t0); }
+
+    private static void printConcept(PrintWriter out, ConceptScores.Reading c) {
+        out.printf("%nConcept %s  wᵀy = %+.4f (Σ positions + constant off by %.1e); share of the top-%d subspace: last position %.4f, "
+                        + "tokens combined %.4f (chance %.4f)%n", c.concept().name(), c.logit(), c.relativeError(),
+                c.lastPosition().uShares().length, c.lastPosition().share(), c.tokensCombined().share(), c.concept().chance());
+        out.print("  by position");
+        for (var p : c.positions()) out.printf("  %s %+.3f", Text.quote(p.token()), p.value());
+        if (c.constant() != 0) out.printf("  constant %+.3f", c.constant());
+        out.println();
+    }
 
     /**
      * The console summary, one screen: what was predicted, whether the system reproduces it, and
@@ -417,6 +447,7 @@ public final class Decomposition implements Analysis<Decomposition.Options> {
                 out.printf("  %-3d %-9.4g u %s%n  %-13s v %s%n", k + 1, c.sigma(), Text.join(c.uTokens(), top), "", Text.join(c.vTokens(), top));
             }
         }
+        if (r.concept() != null) printConcept(out, r.concept());
         out.println();
         out.println("J_i: how input token i's embedding moves the output, every nonlinearity frozen at this prompt, so");
         out.println("  y = Σ J_i x_i exactly. Each J = Σ σ u vᵀ: σ strength, u output direction (read by the unembedding),");

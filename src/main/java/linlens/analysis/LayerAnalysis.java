@@ -49,7 +49,9 @@ public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
                           @Param(description = "Tokens per singular vector.", defaultValue = "6", min = 1,
                                   limit = Param.Limit.VOCAB_SIZE) int top,
                           @Param boolean matrixFree,
-                          @Param(label = "K", min = 1, limit = Param.Limit.HIDDEN_SIZE) Integer k) {
+                          @Param(label = "K", min = 1, limit = Param.Limit.HIDDEN_SIZE) Integer k,
+                          @Param(description = "Also read a concept ('linlens concepts list') at every site: its logit there, its share of the site's top singular subspaces.",
+                                  label = "NAME") String concept) {
         public Options {
             // ParamSpec.build checks users' values; these never make sense from any caller
             if (components < 1 || top < 1 || (k != null && k < 1))
@@ -58,12 +60,17 @@ public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
         }
 
         public Options(int[] layers, List<Site> keys, Precision precision, MlpPath mlpPath, int components, int top) {
-            this(layers, keys, precision, mlpPath, components, top, false, null);
+            this(layers, keys, precision, mlpPath, components, top, false, null, null);
         }
 
         /** The same analysis matrix-free, with top-k of size k (null: components). */
         public Options matrixFree(Integer k) {
-            return new Options(layers, keys, precision, mlpPath, components, top, true, k);
+            return new Options(layers, keys, precision, mlpPath, components, top, true, k, concept);
+        }
+
+        /** The same analysis reading a concept at every site. */
+        public Options withConcept(String name) {
+            return new Options(layers, keys, precision, mlpPath, components, top, matrixFree, k, name);
         }
 
         /** The size of each matrix-free top-k. */
@@ -90,6 +97,7 @@ public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
 
     @Override public void check(Options o) {
         if (o.k() != null && !o.matrixFree()) throw new OptionException("{k} sets the matrix-free top-k: use it with {matrix_free}");
+        if (o.concept() != null) linlens.concepts.ConceptLibrary.standard().resolve(o.concept());
     }
 
     @Override public boolean hasArrays() { return true; }
@@ -107,8 +115,10 @@ public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
                                   @JsonProperty("last_position") SpectrumSummary lastPosition,
                                   @JsonProperty("tokens_combined") SpectrumSummary tokensCombined) {}
 
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     public record SiteResult(int layer, String key, String hook, JacobianReading cumulative, JacobianReading layerwise,
-                             @JsonProperty("projection_on_final") double[] projectionOnFinal) {}
+                             @JsonInclude(JsonInclude.Include.ALWAYS) @JsonProperty("projection_on_final") double[] projectionOnFinal,
+                             ConceptScores.SiteReading concept) {}
 
     /**
      * @param matrixFree how the top-k were computed when matrix-free (absent otherwise)
@@ -119,6 +129,7 @@ public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
                          @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("matrix_free") MatrixFreeSvd.Info matrixFree,
                          int[] layers, List<String> keys, List<SiteResult> sites,
                          @JsonProperty("stable_rank") Map<String, double[]> stableRank,
+                         @JsonInclude(JsonInclude.Include.NON_NULL) ConceptSpace.Info concept,
                          @JsonProperty("timings_ms") Map<String, Double> timingsMs) implements AnalysisResult {
         @Override public Object document() { return this; }
 
@@ -137,6 +148,13 @@ public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
                 out.printf("%-6d %-5s %-10.2e %-10.2e %-8s %s%n", s.layer(), s.key(), s.cumulative().relativeError(),
                         s.layerwise().relativeError(), c.stableRank() == null ? "-" : String.format("%.2f", c.stableRank()),
                         Text.join(c.components().getFirst().uTokens(), 5));
+            }
+            if (concept != null) {
+                out.printf("Concept %s (chance share %.4f): %-6s %-5s %-10s %-10s %s%n", concept.name(), concept.chance(), "layer", "key",
+                        "logit", "share cum", "share lw (tokens combined)");
+                for (var s : sites)
+                    out.printf("  %-6d %-5s %+-10.4f %-10.4f %.4f%n", s.layer(), s.key(), s.concept().logit(),
+                            s.concept().cumulativeCombined(), s.concept().layerwiseCombined());
             }
         }
     }
@@ -188,6 +206,8 @@ public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
         long heldBytes = (long) order.size() * n * d * d * Precision.of(ar).bytesPerValue();
         Map<SiteKey, A> forward = !o.matrixFree() && forwardCost < reverseCost && heldBytes < SweepMemory.HELD_JACOBIANS_LIMIT
                 ? forwardCumulative(m, tr, sys, ar, order, deepest, n, d, progress) : null;
+        ConceptSpace concept = ConceptScores.spaceOf(o.concept(), m);
+        List<ConceptScores.SiteReading> conceptReadings = new ArrayList<>();
         progress.update("sites", 0, order.size());
         List<Raw> raws = new ArrayList<>();
         int done = 0, sweeps = 0;
@@ -207,6 +227,8 @@ public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
                 raw = materialized(sys, tr, forward == null ? null : forward.get(key), l, site, scale, out, o, arrays);
             }
             raws.add(raw);
+            if (concept != null)
+                conceptReadings.add(ConceptScores.SiteReading.of(concept, out, raw.cumLast, raw.cumComb, raw.lwLast, raw.lwComb));
             progress.update("sites", ++done, order.size());
         }
         double sweepMs = Vectors.ms(t0);
@@ -225,12 +247,13 @@ public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
         List<SiteResult> results = new ArrayList<>();
         Map<String, double[]> stable = o.matrixFree() ? null : new LinkedHashMap<>();
         if (stable != null) for (Site s : sites) stable.put(s.key, new double[layers.length]);
-        for (Raw r : raws) {
+        for (int i = 0; i < raws.size(); i++) {
+            Raw r = raws.get(i);
             double[] proj = fin == null ? null : projection(r.cumComb, fin.cumComb);
             var cumulative = new JacobianReading(r.cumErr, lastDecoded.next(), combDecoded.next());
             var layerwise = new JacobianReading(r.lwErr, lastDecoded.next(), combDecoded.next());
             results.add(new SiteResult(r.layer, r.site.key, "blocks." + r.layer + ".hook_" + r.site.hookName,
-                    cumulative, layerwise, proj));
+                    cumulative, layerwise, proj, concept == null ? null : conceptReadings.get(i)));
             if (stable != null) stable.get(r.site.key)[indexOf(layers, r.layer)] = r.cumComb.stableRank();
         }
         if (arrays.wanted()) {
@@ -246,7 +269,7 @@ public final class LayerAnalysis implements Analysis<LayerAnalysis.Options> {
         times.put("decode", Vectors.ms(t1));
         return new Result(ctx.modelInfo(), ctx.prompt(), ctx.tokens(), ctx.prediction(),
                 o.precision().label(), o.mlpPath().name().toLowerCase(), mfInfo, layers, sites.stream().map(s -> s.key).toList(),
-                results, stable, times);
+                results, stable, concept == null ? null : concept.info(), times);
     }
 
     /**

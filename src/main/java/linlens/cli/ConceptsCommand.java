@@ -164,6 +164,7 @@ public final class ConceptsCommand implements Runnable {
         @Option(names = "--resamples", paramLabel = "N", defaultValue = "1000", description = "Bootstrap resamples (default: ${DEFAULT-VALUE}).") int resamples;
         @Option(names = "--md", paramLabel = "FILE", defaultValue = "docs/concepts.md", description = "The Markdown written (default: ${DEFAULT-VALUE}).") Path md;
         @Option(names = "--json", paramLabel = "FILE", description = "Also every number as JSON.") Path json;
+        @Option(names = "--report", paramLabel = "FILE.html", description = "Also the concept report: ROC curves, scores by label, layer profiles, flagged prompts.") Path report;
 
         @Override
         public Integer call() throws Exception {
@@ -171,6 +172,11 @@ public final class ConceptsCommand implements Runnable {
             Bounds.within("--k", k, 1, 64, null);
             Bounds.within("--resamples", resamples, 100, 100_000, null);
             OutputTargets.check(json, md, null);
+            if (report != null) {
+                OutputTargets.check(json, report, null);
+                if (linlens.report.OutputFiles.checkFile(report).equals(linlens.report.OutputFiles.checkFile(md)))
+                    throw new linlens.model.InputException("--md and --report name the same file " + report);
+            }
             PrintWriter err = spec.commandLine().getErr();
             threads.apply();
             Transformer m = common.load(err);
@@ -187,14 +193,21 @@ public final class ConceptsCommand implements Runnable {
             };
             var ev = new linlens.evaluation.ConceptEvaluation(m, new linlens.evaluation.ConceptEvaluation.Options(items, seed, k, resamples, 1 / 3.0),
                     data, ConsoleProgress.of(err, common.quiet));
-            var report = ev.run();
+            var result = ev.run();
             String command = "bin/linlens concepts evaluate" + (common.model.equals(CommonOptions.DEFAULT_MODEL) ? "" : " --model " + common.model)
                     + (items == 30 ? "" : " --items " + items) + (seed == 1 ? "" : " --seed " + seed) + (k == 4 ? "" : " --k " + k);
-            JsonOutput.writeText(md, linlens.evaluation.ConceptEvaluationMarkdown.of(report, command));
-            if (json != null) JsonOutput.write(json, report);
-            spec.commandLine().getOut().println("wrote " + md + (json != null ? " and " + json : ""));
+            JsonOutput.writeText(md, linlens.evaluation.ConceptEvaluationMarkdown.of(result, command));
+            if (json != null) JsonOutput.write(json, result);
+            if (report != null) JsonOutput.writeText(report, htmlReport(result));
+            spec.commandLine().getOut().println("wrote " + md + (json != null ? ", " + json : "") + (report != null ? ", " + report : ""));
             return 0;
         }
+    }
+
+    /** The concept report: the evaluation's figures, drawn by figures.js's concept_evaluation section. */
+    static String htmlReport(linlens.evaluation.ConceptEvaluation.Report r) {
+        return new linlens.report.HtmlReport("Linear Lens concept evaluation: " + java.nio.file.Path.of(r.model()).getFileName())
+                .add("concept_evaluation", r).html();
     }
 
     private static String quoted(List<String> words) {

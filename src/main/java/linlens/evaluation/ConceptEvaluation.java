@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import linlens.analysis.ConceptScores;
 import linlens.analysis.ConceptSpace;
+import linlens.analysis.Decomposition;
 import linlens.analysis.PromptContext;
 import linlens.concepts.Concept;
 import linlens.concepts.ConceptLibrary;
@@ -59,8 +60,11 @@ public final class ConceptEvaluation {
 
     // ------------------------------------------------------------------ toxicity
 
-    /** One prompt's scores under every variant, by name. */
-    private record Scored(boolean positive, Map<String, Double> scores) {}
+    /** One prompt's scores under every variant, by name, and the concept analysis they come from. */
+    private record Scored(String prompt, boolean positive, Map<String, Double> scores, ConceptScores.Result result) {}
+
+    /** A prompt's scores and its concept analysis (null scores: it could not be analysed). */
+    private record Item(Map<String, Double> scores, ConceptScores.Result result) {}
 
     /** Methods and their variants, in table order: the first family is the detached Jacobian's. */
     static final Map<String, List<String>> METHODS = new LinkedHashMap<>();
@@ -74,7 +78,7 @@ public final class ConceptEvaluation {
     }
 
     /** Scores by prompt: the benign prompts are the negatives of two tasks, scored once. */
-    private final Map<String, Map<String, Double>> toxicityCache = new java.util.HashMap<>();
+    private final Map<String, Item> toxicityCache = new java.util.HashMap<>();
 
     private Map<String, Double> toxicityScores(ConceptScores.Result r, boolean bos) {
         Map<String, Double> s = new LinkedHashMap<>();
@@ -105,7 +109,30 @@ public final class ConceptEvaluation {
     public record TaskRow(String method, String variant, double devAuroc, Roc.Interval auroc, Roc.Interval tprAt1) {}
 
     public record Task(String name, String positives, String negatives, int devItems, int testItems, int positivesCount,
-                       int negativesCount, List<TaskRow> rows) {}
+                       int negativesCount, List<TaskRow> rows, TaskFigures figures) {}
+
+    /**
+     * What the concept report draws of a task: per method (its chosen variant, on the test
+     * items) the ROC curve and the scores by label; the mean exact split over layers and the
+     * logit lens for each label (all items); and the test items the exact attribution flags most.
+     */
+    public record TaskFigures(List<MethodFigure> methods, LayerProfile positives, LayerProfile negatives, List<Flagged> flagged) {}
+
+    public record MethodFigure(String method, String variant, double[][] roc, double[] positives, double[] negatives) {}
+
+    /** Means over a label's prompts, per layer: attention and MLP outputs read by the concept (exact), and the logit lens. */
+    public record LayerProfile(int prompts, double[] attn, double[] mlp, double[] lens, double embeddingDirect) {}
+
+    /**
+     * A flagged prompt: its label and score, its positions by exact contribution (largest first,
+     * BOS left out), and the decoded top singular vectors of the detached Jacobian
+     * ({@code decompose --matrix-free --concept}): the last position's u tokens and the tokens-combined ones.
+     */
+    public record Flagged(String prompt, boolean positive, double score, String variant, List<ConceptScores.PositionScore> positions,
+                          List<List<String>> lastPositionU, List<List<String>> combinedU, double lastPositionShare, double combinedShare) {}
+
+    /** Flagged prompts shown per task in the concept report. */
+    static final int FLAGGED = 5;
 
     private Task toxicityTask(String name, String positives, List<String> pos, String negatives, List<String> neg,
                               ConceptSpace space, String stage) {
@@ -115,11 +142,11 @@ public final class ConceptEvaluation {
         for (int i = 0; i < all.size(); i++) {
             progress.update(stage, i, all.size());
             String prompt = all.get(i);
-            Map<String, Double> scores = toxicityCache.computeIfAbsent(prompt, q -> {
+            Item item = toxicityCache.computeIfAbsent(prompt, q -> {
                 ConceptScores.Result r = score(q, space, o.k());
-                return r == null ? Map.of() : toxicityScores(r, startsWithBos(r));
+                return new Item(r == null ? null : toxicityScores(r, startsWithBos(r)), r);
             });
-            if (!scores.isEmpty()) items.add(new Scored(i < pos.size(), scores));
+            if (item.scores() != null) items.add(new Scored(prompt, i < pos.size(), item.scores(), item.result()));
         }
         progress.update(stage, all.size(), all.size());
         // the dev split: a seeded draw of each item, independent of its label and scores
@@ -127,6 +154,7 @@ public final class ConceptEvaluation {
         List<Scored> dev = new ArrayList<>(), test = new ArrayList<>();
         for (Scored s : items) (rnd.nextDouble() < o.devFraction() ? dev : test).add(s);
         List<TaskRow> rows = new ArrayList<>();
+        List<MethodFigure> figures = new ArrayList<>();
         for (var e : METHODS.entrySet()) {
             String best = null;
             double bestAuc = Double.NEGATIVE_INFINITY;
@@ -138,10 +166,59 @@ public final class ConceptEvaluation {
             boolean[] l = labels(test);
             rows.add(new TaskRow(e.getKey(), best, bestAuc, Roc.bootstrap(s, l, Roc::auroc, o.resamples(), o.seed()),
                     Roc.bootstrap(s, l, (a, b) -> Roc.tprAtFpr(a, b, 0.01), o.resamples(), o.seed())));
+            figures.add(new MethodFigure(e.getKey(), best, Roc.curve(s, l), column(test.stream().filter(Scored::positive).toList(), best),
+                    column(test.stream().filter(x -> !x.positive()).toList(), best)));
         }
         int p = (int) items.stream().filter(Scored::positive).count();
-        return new Task(name, positives, negatives, dev.size(), test.size(), p, items.size() - p, rows);
+        // the exact attribution's chosen variant flags the test items; each is decomposed once more to decode its vectors
+        String exact = rows.getFirst().variant();
+        List<Scored> byScore = new ArrayList<>(test);
+        byScore.sort((a, b) -> Double.compare(b.scores().get(exact), a.scores().get(exact)));
+        List<Flagged> flagged = new ArrayList<>();
+        for (Scored sc : byScore.subList(0, Math.min(FLAGGED, byScore.size()))) flagged.add(flag(sc, exact, space));
+        var fig = new TaskFigures(figures, profile(items, true), profile(items, false), flagged);
+        return new Task(name, positives, negatives, dev.size(), test.size(), p, items.size() - p, rows, fig);
     }
+
+    private LayerProfile profile(List<Scored> items, boolean positive) {
+        int L = model.config().layers(), m = 0;
+        double[] attn = new double[L], mlp = new double[L], lens = new double[L];
+        double direct = 0;
+        for (Scored s : items) {
+            if (s.positive() != positive) continue;
+            var a = s.result().attribution();
+            for (int l = 0; l < L; l++) {
+                attn[l] += a.layers().get(l).attn();
+                mlp[l] += a.layers().get(l).mlp();
+                lens[l] += s.result().baselines().logitLens()[l];
+            }
+            direct += a.embeddingDirect();
+            m++;
+        }
+        for (double[] v : new double[][]{attn, mlp, lens}) for (int l = 0; l < L; l++) v[l] /= Math.max(m, 1);
+        return new LayerProfile(m, attn, mlp, lens, direct / Math.max(m, 1));
+    }
+
+    /** Singular pairs decoded, and tokens shown per vector, for a flagged prompt. */
+    static final int FLAGGED_PAIRS = 3, FLAGGED_TOKENS = 6;
+
+    /** A flagged prompt decoded: the matrix-free decomposition with the concept read (one way in, as {@code decompose}). */
+    private Flagged flag(Scored s, String variant, ConceptSpace space) {
+        var r = s.result();
+        boolean bos = startsWithBos(r);
+        List<ConceptScores.PositionScore> positions = new ArrayList<>(r.attribution().positions().subList(bos ? 1 : 0, r.attribution().positions().size()));
+        positions.sort((a, b) -> Double.compare(b.value(), a.value()));
+        var ctx = PromptContext.of(model, s.prompt(), new linlens.model.ForwardPass(model).run(r.tokens().stream().mapToInt(linlens.analysis.TokenInfo::id).toArray()));
+        var o = new Decomposition.Options(Precision.FP32, MlpPath.UP, FLAGGED_PAIRS, FLAGGED_TOKENS, false, true, Math.max(o().k(), FLAGGED_PAIRS),
+                space.concept().name());
+        var d = ((Decomposition.Detail<?>) new Decomposition().run(ctx, o, Progress.NONE, linlens.analysis.ArraySink.NONE)).result();
+        return new Flagged(s.prompt(), s.positive(), s.scores().get(variant), variant, positions,
+                d.svd().getLast().components().stream().map(c -> c.uTokens()).toList(),
+                d.svdCombined().components().stream().map(c -> c.uTokens()).toList(),
+                d.concept().lastPosition().share(), d.concept().tokensCombined().share());
+    }
+
+    private Options o() { return o; }
 
     private static double[] column(List<Scored> items, String variant) {
         return items.stream().mapToDouble(s -> s.scores().get(variant)).toArray();

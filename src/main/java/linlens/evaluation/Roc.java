@@ -46,6 +46,33 @@ public final class Roc {
         return above / (double) pos.length;
     }
 
+    /**
+     * The ROC curve: (false-positive rate, true-positive rate) at every distinct score taken as
+     * the threshold, from (0, 0) to (1, 1); tied scores move both rates in one step, so the
+     * area under the points is {@link #auroc}. Empty when a class is empty.
+     */
+    public static double[][] curve(double[] scores, boolean[] positive) {
+        int n = scores.length;
+        long pos = 0;
+        for (boolean b : positive) if (b) pos++;
+        long neg = n - pos;
+        if (pos == 0 || neg == 0) return new double[0][];
+        Integer[] order = new Integer[n];
+        for (int i = 0; i < n; i++) order[i] = i;
+        Arrays.sort(order, (a, b) -> Double.compare(scores[b], scores[a]));  // highest first
+        java.util.List<double[]> points = new java.util.ArrayList<>();
+        points.add(new double[]{0, 0});
+        long tp = 0, fp = 0;
+        for (int i = 0; i < n; ) {
+            int j = i;
+            while (j + 1 < n && scores[order[j + 1]] == scores[order[i]]) j++;
+            for (int t = i; t <= j; t++) if (positive[order[t]]) tp++; else fp++;
+            points.add(new double[]{fp / (double) neg, tp / (double) pos});
+            i = j + 1;
+        }
+        return points.toArray(double[][]::new);
+    }
+
     private static int[] indices(boolean[] positive, boolean which) {
         return java.util.stream.IntStream.range(0, positive.length).filter(i -> positive[i] == which).toArray();
     }

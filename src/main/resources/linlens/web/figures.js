@@ -509,6 +509,161 @@
       });
   }
 
+  /** decompose --concept: the concept logit over the positions, and its shares of the decomposition's own spectra. */
+  function decompositionConcept(root, data, prefix) {
+    const r = data.decomposition.concept, c = r.concept;
+    const share = s => fmt(s.share, 3) + ' (top ' + s.u_shares.length + '; u₁ ' + fmt(s.u_shares[0], 3) + ')';
+    figure(root, prefix + '-decompose-concept', 'Concept ' + c.name + ': its logit over the prompt\'s tokens',
+      'wᵀy = ' + fmt(r.logit, 5) + ' (' + (c.versus_tokens ? 'its tokens\' mean logit over the versus tokens\'' : 'its tokens\' mean logit over the vocabulary\'s')
+      + '), split exactly: bars wᵀJ_i x_i' + (r.constant ? ', plus the biases\' constant ' + fmt(r.constant, 3) : '') + ' (off by '
+      + Number(r.relative_error).toExponential(1) + '). Share of the top singular subspace in the concept\'s: last position ' + share(r.last_position)
+      + ', tokens combined ' + share(r.tokens_combined) + '; chance ' + fmt(c.chance, 3) + '.', 320, {
+        animation: false,
+        grid: { left: 70, right: 30, top: 20, bottom: 80 },
+        tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
+        xAxis: { type: 'category', data: r.positions.map(p => p.position + ': ' + quoted(p.token)), axisLabel: { rotate: 30, interval: 0 } },
+        yAxis: { type: 'value', name: 'concept logit' },
+        series: [{ name: 'exact (detached J)', type: 'bar', data: r.positions.map(p => ({ value: p.value, itemStyle: { color: signed(p.value) } })) }]
+      });
+  }
+
+  /** layers --concept: the concept's logit at every site, and its share of each site's tokens-combined spectra. */
+  function layerConcept(root, data, prefix) {
+    const L = data.layers, c = L.concept, keys = L.keys;
+    const at = (key, f) => L.layers.map(l => { const s = L.sites.find(x => x.layer === l && x.key === key); return s ? [l, f(s.concept)] : null; }).filter(Boolean);
+    const series = [];
+    for (const key of keys) {
+      series.push({ name: key + ' logit', type: 'line', color: KEY_COLOURS[key], data: at(key, x => x.logit) });
+      series.push({ name: key + ' share', type: 'line', yAxisIndex: 1, color: KEY_COLOURS[key], lineStyle: { type: 'dashed' }, data: at(key, x => x.cumulative_combined) });
+    }
+    figure(root, prefix + '-layers-concept', 'Concept ' + c.name + ' by layer',
+      'Solid: the concept logit wᵀ of each site\'s final-normed output (an exact logit lens of the concept). Dashed (right axis): the share of the site\'s '
+      + 'cumulative Jacobian\'s top singular subspace, tokens combined, in the concept\'s subspace (chance ' + fmt(c.chance, 3) + ').', 360, {
+        animation: false, legend: { top: 0 },
+        grid: { left: 70, right: 60, top: 40, bottom: 45 },
+        tooltip: { trigger: 'axis' },
+        xAxis: { type: 'value', name: 'layer', nameLocation: 'middle', nameGap: 26, minInterval: 1, min: 0, max: L.model.layers - 1 },
+        yAxis: [{ type: 'value', name: 'concept logit' }, { type: 'value', name: 'share', min: 0, max: 1 }],
+        series
+      });
+  }
+
+  // ------------------------------------------------------------------ concept evaluation (linlens concepts evaluate --report)
+
+  /** Equal-width bins over both labels' scores: counts of each. */
+  function bins(pos, neg, count) {
+    const all = pos.concat(neg).map(Number).filter(Number.isFinite);
+    const lo = Math.min(...all), hi = Math.max(...all), w = (hi - lo) / count || 1;
+    const at = v => Math.min(count - 1, Math.max(0, Math.floor((v - lo) / w)));
+    const p = Array(count).fill(0), n = Array(count).fill(0);
+    pos.forEach(v => p[at(v)]++);
+    neg.forEach(v => n[at(v)]++);
+    return { labels: p.map((_, i) => fmt(lo + (i + 0.5) * w, 3)), p, n };
+  }
+
+  /** The evaluation's toxicity tasks (ROC curves, scores by label, layer profiles, flagged prompts) and bias sets. */
+  function conceptEvaluation(root, data, prefix) {
+    const E = data.concept_evaluation, o = E.options;
+    const facts = el('dl', { class: 'facts' });
+    const fact = (k, v) => facts.append(el('dt', {}, k), el('dd', {}, v));
+    fact('Model', E.model.split('/').pop());
+    fact('Run', 'at most ' + o.items + ' items per set · seed ' + o.seed + ' · top-' + o.k + ' spectral shares · ' + o.resamples
+      + ' bootstrap resamples · ' + Math.round(E.seconds) + ' s');
+    fact('Method', 'variants chosen on a seeded development third, figures and tables on the other two thirds (the test items)');
+    root.append(el('section', { class: 'card concept-evaluation', id: prefix + '-ce-facts' }, el('h3', {}, 'Concept evaluation'), facts));
+    E.toxicity.forEach((t, ti) => {
+      const id = prefix + '-ce-' + ti, F = t.figures;
+      root.append(el('h2', { class: 'task' }, t.name + ': ' + t.positives + ' against ' + t.negatives));
+      const auc = r => Number.isFinite(Number(r.auroc.value)) ? fmt(r.auroc.value, 3) : 'n/a';
+      figure(root, id + '-roc', 'ROC curves: ' + t.name,
+        'Each method\'s chosen variant on the ' + t.testItems + ' test items (' + t.rows.map(r => r.method + ' AUROC ' + auc(r)).join('; ')
+        + '). Dashed: chance.', 380, {
+          animation: false, legend: { type: 'scroll', top: 0 },
+          tooltip: { trigger: 'item', formatter: p => esc(p.seriesName) + '<br>FPR ' + fmt(p.value[0], 3) + ', TPR ' + fmt(p.value[1], 3) },
+          grid: { left: 60, right: 30, top: 50, bottom: 45 },
+          xAxis: { type: 'value', name: 'false-positive rate', nameLocation: 'middle', nameGap: 26, min: 0, max: 1 },
+          yAxis: { type: 'value', name: 'true-positive rate', min: 0, max: 1 },
+          series: F.methods.map(m => ({ name: m.method, type: 'line', showSymbol: false, data: m.roc }))
+            .concat([{ name: 'chance', type: 'line', showSymbol: false, data: [[0, 0], [1, 1]], lineStyle: { type: 'dashed', color: '#999' }, itemStyle: { color: '#999' } }])
+        });
+      const select = selector('method', 'method', F.methods.map(m => m.method));
+      const option = i => {
+        const m = F.methods[i], b = bins(m.positives, m.negatives, 12);
+        return {
+          animation: false, legend: { top: 0 },
+          tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
+          grid: { left: 50, right: 30, top: 36, bottom: 60 },
+          xAxis: { type: 'category', data: b.labels, name: m.variant, nameLocation: 'middle', nameGap: 40, axisLabel: { rotate: 30 } },
+          yAxis: { type: 'value', name: 'prompts', minInterval: 1 },
+          series: [{ name: 'positive (' + m.positives.length + ')', type: 'bar', data: b.p, itemStyle: { color: '#b2182b' } },
+            { name: 'negative (' + m.negatives.length + ')', type: 'bar', data: b.n, itemStyle: { color: '#2166ac' } }]
+        };
+      };
+      const { chart } = figure(root, id + '-scores', 'Scores by label: ' + t.name,
+        'The chosen variant\'s scores of the test items, positives against negatives; the selector picks the method.', 320, option(0), select);
+      select.addEventListener('change', () => chart.setOption(option(Number(select.value)), true));
+      const layers = F.positives.attn.map((_, l) => String(l));
+      const sum = p => p.attn.map((a, l) => a + p.mlp[l]);
+      figure(root, id + '-layers', 'Layer profile: ' + t.name,
+        'Means over each label\'s prompts: bars, each layer\'s attention plus MLP output read by the concept at the last position (exact; '
+        + 'with the embedding\'s direct path they sum to the concept logit); lines, the logit lens of the concept after each layer.', 340, {
+          animation: false, legend: { top: 0 },
+          tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
+          grid: { left: 60, right: 30, top: 36, bottom: 45 },
+          xAxis: { type: 'category', data: layers, name: 'layer', nameLocation: 'middle', nameGap: 26 },
+          yAxis: { type: 'value', name: 'concept logit' },
+          series: [
+            { name: 'positives: attn + mlp (' + F.positives.prompts + ')', type: 'bar', data: sum(F.positives), itemStyle: { color: '#b2182b' } },
+            { name: 'negatives: attn + mlp (' + F.negatives.prompts + ')', type: 'bar', data: sum(F.negatives), itemStyle: { color: '#2166ac' } },
+            { name: 'positives: logit lens', type: 'line', data: F.positives.lens, itemStyle: { color: '#b2182b' }, lineStyle: { type: 'dashed' } },
+            { name: 'negatives: logit lens', type: 'line', data: F.negatives.lens, itemStyle: { color: '#2166ac' }, lineStyle: { type: 'dashed' } }]
+        });
+      const chips = toks => el('span', {}, ...toks.map(x => el('span', { class: 'token' }, quoted(x))));
+      const rows = F.flagged.map(f => el('tr', { class: f.positive ? 'positive' : 'negative' },
+        td(f.prompt), td(f.positive ? 'positive' : 'negative'), td(fmt(f.score, 4), true),
+        el('td', {}, ...f.positions.slice(0, 3).map(p => el('span', { class: 'token', title: 'position ' + p.position }, quoted(p.token) + ' ' + fmt(p.value, 3)))),
+        el('td', {}, f.lastPositionU.length ? chips(f.lastPositionU[0]) : ''),
+        el('td', {}, f.combinedU.length ? chips(f.combinedU[0]) : ''),
+        td(fmt(f.lastPositionShare, 3) + ' / ' + fmt(f.combinedShare, 3), true)));
+      root.append(el('section', { class: 'card flagged', id: id + '-flagged' }, el('h3', {}, 'Most flagged test prompts: ' + t.name),
+        el('p', { class: 'caption' }, 'The test items with the highest ' + (F.flagged.length ? F.flagged[0].variant : 'exact score')
+          + ': the positions that drive it (exact contributions wᵀJ_i x_i, largest first, BOS left out) and the decoded first singular vector u₁ '
+          + 'of the detached Jacobian at the last position and tokens combined, with the concept\'s share of each top subspace.'),
+        table('flagged', ['prompt', 'label', 'score', 'top positions', 'u₁ last position', 'u₁ tokens combined', 'share last / combined'], rows)));
+    });
+    E.bias.forEach((b, bi) => {
+      const id = prefix + '-ce-bias-' + bi, L = b.attnByLayer.length;
+      root.append(el('h2', { class: 'task' }, b.name + ': stereotype score ' + fmt(b.stereotypeScore.value, 3)
+        + ' [' + fmt(b.stereotypeScore.low, 3) + ', ' + fmt(b.stereotypeScore.high, 3) + '] over ' + b.items + ' items'));
+      figure(root, id + '-layers', 'Where the stereotype difference comes from, by layer: ' + b.name,
+        'Mean over the items of the logit difference (stereotypical word over the other) read from each layer\'s attention and MLP output at the '
+        + 'last position (exact; with the embedding\'s direct path ' + fmt(b.embeddingDirect, 3) + ' they sum to the mean difference '
+        + fmt(b.meanDifference.value, 3) + '); line, the logit lens.', 320, {
+          animation: false, legend: { top: 0 },
+          tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
+          grid: { left: 60, right: 30, top: 36, bottom: 45 },
+          xAxis: { type: 'category', data: Array.from({ length: L }, (_, l) => String(l)), name: 'layer', nameLocation: 'middle', nameGap: 26 },
+          yAxis: { type: 'value', name: 'logit difference' },
+          series: [
+            { name: 'attn', type: 'bar', stack: 'x', color: KEY_COLOURS.attn, data: b.attnByLayer },
+            { name: 'mlp', type: 'bar', stack: 'x', color: KEY_COLOURS.mlp, data: b.mlpByLayer },
+            { name: 'logit lens (baseline)', type: 'line', data: b.lensByLayer, itemStyle: { color: '#555' } }]
+        });
+      const back = b.byPositionFromEnd.map((_, i) => i === 0 ? 'last token' : i === b.byPositionFromEnd.length - 1 ? 'earlier' : i + ' before');
+      figure(root, id + '-positions', 'Where it comes from, by position: ' + b.name,
+        'Mean exact contribution of the positions counted back from the last token (BOS apart: ' + fmt(b.bosShare, 3)
+        + '), beside gradient × input of the ordinary Jacobian, which need not sum to the difference.', 280, {
+          animation: false, legend: { top: 0 },
+          tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
+          grid: { left: 60, right: 30, top: 36, bottom: 45 },
+          xAxis: { type: 'category', data: back },
+          yAxis: { type: 'value', name: 'logit difference' },
+          series: [{ name: 'exact (detached J)', type: 'bar', data: b.byPositionFromEnd, itemStyle: { color: '#2f6fd6' } },
+            { name: 'gradient × input', type: 'bar', data: b.gradByPositionFromEnd, itemStyle: { color: '#999' } }]
+        });
+    });
+  }
+
   // ------------------------------------------------------------------ scan reports (linlens scan-report)
 
   const sci = v => v === null || v === undefined ? '' : (v === 0 ? '0' : Number(v).toExponential(2));
@@ -689,6 +844,9 @@
     { needs: d => d.steering, draw: steering },
     { needs: d => d.logit_lens, draw: logitLens },
     { needs: d => d.concept, draw: concept },
+    { needs: d => d.decomposition && d.decomposition.concept, draw: decompositionConcept },
+    { needs: d => d.layers && d.layers.concept, draw: layerConcept },
+    { needs: d => d.concept_evaluation, draw: conceptEvaluation },
     { needs: d => d.scan, draw: scanSummary },
     { needs: d => d.scan && d.scan.histograms.length, draw: scanHistograms },
     { needs: d => d.scan && d.scan.spectra.length, draw: scanSpectra },

@@ -99,6 +99,77 @@ class ConceptScoresTest {
         }
     }
 
+    /**
+     * {@code decompose --concept} and {@code layers --concept} against the same autograd references:
+     * the position split is w_Cᵀ J_i x_i, and with every singular pair kept the shares equal those
+     * of LAPACK's SVD of the reference J; the last layer's site is the final output.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("families")
+    void decomposeAndLayersReadTheConceptAgainstAutograd(TinyModels.Tiny tiny) throws Exception {
+        Path dir = TinyModels.DIR.resolve(tiny.name());
+        Transformer m = ModelLoader.load(tiny.hf());
+        int d = m.config().dim(), L = m.config().layers();
+        int[] ids = promptIds(dir, 0);
+        int n = ids.length;
+        ForwardTrace tr = new ForwardPass(m).run(ids);
+        List<String> single = TinyModels.singleTokenWords(m, 5);
+        // a named concept, as the option names it: saved where the tests keep theirs (LINLENS_CONCEPTS, set by the build)
+        String name = "tiny-" + tiny.name().replaceAll("[^a-z0-9-]", "-");
+        Concept c = new Concept(name, null, null, null, single.subList(0, 3), single.subList(3, 5), List.of(), List.of(), 2);
+        linlens.concepts.ConceptLibrary.standard().save(c, true);
+        ConceptSpace space = ConceptSpace.of(c, m);
+        double[] w = space.readout();
+        double[] jRef = Npy.read(dir.resolve("J_p0_up.npy")).values(), xRef = Npy.read(dir.resolve("x_p0.npy")).values();
+        double[] yRef = Npy.read(dir.resolve("y_p0.npy")).values(), cRef = Npy.read(dir.resolve("c_p0_up.npy")).values();
+        double lastRef = space.spectralShare(topSigma(jRef, n, d, true, d), topU(jRef, n, d, true, d));
+        double combRef = space.spectralShare(topSigma(jRef, n, d, false, d), topU(jRef, n, d, false, d));
+        double scale = Math.abs(dot(w, yRef)) + 1;
+        for (Precision prec : Precision.values()) {
+            String what = tiny.name() + " " + prec;
+            double tol = (prec == Precision.FP32 ? 1e-5 : 1e-10) * scale;
+            var o = new Decomposition.Options(prec, MlpPath.UP, d, 1, false, false, null, name);
+            new Decomposition().check(o);
+            var r = ((Decomposition.Detail<?>) new Decomposition().run(PromptContext.of(m, "tiny", tr), o, Progress.NONE, ArraySink.NONE))
+                    .result().concept();
+            assertEquals(dot(w, yRef), r.logit(), 1e-9 * scale, what + ": w·y");
+            assertTrue(r.relativeError() <= prec.reconstructionBound(), what + ": Σ positions + constant vs logit " + r.relativeError());
+            for (int t = 0; t < n; t++)
+                assertEquals(wJx(w, jRef, xRef, t, d), r.positions().get(t).value(), tol, what + " position " + t);
+            assertEquals(dot(w, cRef), r.constant(), tol, what + " constant");
+            assertEquals(lastRef, r.lastPosition().share(), 1e-6, what + " share, last position");
+            assertEquals(combRef, r.tokensCombined().share(), 1e-6, what + " share, tokens combined");
+            // matrix-free with k = d: the same shares from the sweeps
+            var mf = ((Decomposition.Detail<?>) new Decomposition().run(PromptContext.of(m, "tiny", tr),
+                    new Decomposition.Options(prec, MlpPath.UP, 1, 1, false, true, d, name), Progress.NONE, ArraySink.NONE)).result().concept();
+            assertEquals(combRef, mf.tokensCombined().share(), 1e-6, what + " matrix-free share, tokens combined");
+            assertEquals(r.positions().getLast().value(), mf.positions().getLast().value(), tol, what + " matrix-free last position");
+
+            var lo = new LayerAnalysis.Options(new int[]{0, L - 1}, List.of(linlens.linear.Site.LAYER), prec, MlpPath.UP, d, 1).withConcept(name);
+            new LayerAnalysis().check(lo);
+            var lr = new LayerAnalysis().run(PromptContext.of(m, "tiny", tr), lo, Progress.NONE, ArraySink.NONE);
+            assertEquals(name, lr.concept().name());
+            var fin = lr.sites().getLast().concept();
+            assertEquals(dot(w, yRef), fin.logit(), 1e-9 * scale, what + ": the last layer's site is y");
+            assertEquals(combRef, fin.cumulativeCombined(), 1e-6, what + " last layer's share, tokens combined");
+            assertEquals(lastRef, fin.cumulativeLast(), 1e-6, what + " last layer's share, last position");
+            // the first layer's site: its concept logit is w · (its frozen-normed vector)
+            double[] v = LayerAnalysis.siteVector(tr, 0, linlens.linear.Site.LAYER, d), s = LayerAnalysis.finalNormScale(m, v);
+            for (int j = 0; j < d; j++) v[j] *= s[j];
+            assertEquals(dot(w, v), lr.sites().getFirst().concept().logit(), 1e-9 * scale, what + " layer 0's concept logit");
+        }
+    }
+
+    private static double wJx(double[] w, double[] jRef, double[] xRef, int t, int d) {
+        double ref = 0;
+        for (int i = 0; i < d; i++) {
+            double jx = 0;
+            for (int j = 0; j < d; j++) jx += jRef[(t * d + i) * d + j] * xRef[t * d + j];
+            ref += w[i] * jx;
+        }
+        return ref;
+    }
+
     static int[] promptIds(Path dir, int p) throws Exception {
         var ids = new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("meta.json").toFile()).path("prompts").get(p).path("ids");
         int[] a = new int[ids.size()];
