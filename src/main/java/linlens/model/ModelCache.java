@@ -68,7 +68,7 @@ public final class ModelCache {
         if (repo != null && repo.org() != null)
             throw new ModelFormatException("model '" + model + "' not found: no such file or folder here, not in the linlens cache "
                     + dir + " (set LINLENS_MODELS to move it), and no " + repo.folder() + " in " + hub.describe()
-                    + "; download it with 'hf download " + repo.repoId() + "' (nothing is downloaded from Hugging Face here)");
+                    + "; download it with 'hf download " + repo.repoId() + "'");
         if (model.contains("/") || model.endsWith(".gguf"))
             throw new ModelFormatException(model + ": model file not found");
         throw new ModelFormatException("unknown model '" + model + "': not a file and not in the cache " + dir
