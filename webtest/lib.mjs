@@ -29,10 +29,10 @@ export function linlens(args) {
   });
 }
 
-/** Starts 'linlens serve' on a free loopback port; resolves with { url, stop }. */
-export function serve(extraArgs = []) {
+/** Starts 'linlens serve' on a free loopback port (env: variables added to the JVMs'); resolves with { url, stop }. */
+export function serve(extraArgs = [], env = {}) {
   return new Promise((resolve, reject) => {
-    const p = spawn(LINLENS, ['serve', '--port', '0', ...extraArgs], { env: JAVA_ENV, detached: true });
+    const p = spawn(LINLENS, ['serve', '--port', '0', ...extraArgs], { env: { ...JAVA_ENV, ...env }, detached: true });
     let out = '', err = '';
     const timer = setTimeout(() => { stop(); reject(new Error('server did not start: ' + err)); }, 300000);
     const stop = () => new Promise(done => {

@@ -14,7 +14,8 @@ public final class CommonOptions {
     public static final String DEFAULT_MODEL = "gemma-3-270m";
     public static final String DEFAULT_PROMPT = linlens.analysis.PromptContext.DEFAULT_PROMPT;
 
-    @Option(names = "--model", paramLabel = "MODEL", description = "Model file (.gguf), Hugging Face model folder (config.json, safetensors, tokenizer.json) or cached model name (default: ${DEFAULT-VALUE}).",
+    @Option(names = "--model", paramLabel = "MODEL", description = "Model file (.gguf), Hugging Face model folder (config.json, safetensors, tokenizer.json), cached model name, "
+                    + "or a model of the Hugging Face cache: ORG/NAME[@REVISION][:FILE] (default: ${DEFAULT-VALUE}).",
             defaultValue = DEFAULT_MODEL)
     public String model;
 

@@ -12,9 +12,12 @@ import java.nio.file.Path;
 public final class CacheDirectory {
     private CacheDirectory() {}
 
-    public static Path models() {
-        String env = System.getenv("LINLENS_MODELS");
-        return env != null && !env.isBlank() ? Path.of(env) : Path.of(System.getProperty("user.home"), ".cache", "linlens", "models");
+    public static Path models() { return models(System.getenv()); }
+
+    /** The model cache that {@code env} (an environment: tests pass their own) chooses. */
+    public static Path models(java.util.Map<String, String> env) {
+        String dir = env.get("LINLENS_MODELS");
+        return dir != null && !dir.isBlank() ? Path.of(dir) : Path.of(System.getProperty("user.home"), ".cache", "linlens", "models");
     }
 
     public static Path datasets() {

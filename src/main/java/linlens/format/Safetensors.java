@@ -104,13 +104,26 @@ public final class Safetensors implements AutoCloseable {
             throw new ModelFormatException(index + ": weight_map." + tensor + " = '" + ModelLimits.shown(shard) + "' lies outside the model folder");
         if (!Files.exists(p)) throw new ModelFormatException(p + ": shard listed in " + INDEX + " is missing");
         try {
-            if (!p.toRealPath().startsWith(folder.toRealPath()))
+            if (!p.toRealPath().startsWith(linkRoot(folder)))
                 throw new ModelFormatException(index + ": weight_map." + tensor + " = '" + ModelLimits.shown(shard)
                         + "' links to a file outside the model folder");
         } catch (IOException e) {
             throw new ModelFormatException(p + ": cannot read (" + e.getMessage() + ")", e);
         }
         return p;
+    }
+
+    /**
+     * Where a folder's shards may link to: the folder itself, except in a snapshot of the Hugging
+     * Face hub cache ({@code models--ORG--NAME/snapshots/COMMIT}), whose files are links into the
+     * repo's {@code blobs/}: there, the repo folder.
+     */
+    private static Path linkRoot(Path folder) throws IOException {
+        Path real = folder.toRealPath(), parent = real.getParent();
+        boolean snapshot = parent != null && parent.getFileName() != null && parent.getFileName().toString().equals("snapshots")
+                && parent.getParent() != null && parent.getParent().getFileName() != null
+                && parent.getParent().getFileName().toString().startsWith("models--");
+        return snapshot ? parent.getParent() : real;
     }
 
     private void read(Path p) {

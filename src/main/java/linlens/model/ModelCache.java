@@ -42,23 +42,47 @@ public final class ModelCache {
 
     public static Path dir() { return linlens.format.CacheDirectory.models(); }
 
-    /** A path to an existing file or folder, or the name of a cached model. */
-    public static Path resolve(String model) {
+    /** Where a model name was found: a path as given, our cache, or the Hugging Face hub cache. */
+    public enum Source { PATH, LINLENS_CACHE, HUGGING_FACE }
+
+    /** A model found: its name as given, its file or folder, and where it was found. */
+    public record Located(String name, Path path, Source source) {}
+
+    /** A path to an existing file or folder, the name of a cached model, or a Hugging Face cache name. */
+    public static Path resolve(String model) { return locate(model, System.getenv(), Path.of(System.getProperty("user.home"))).path(); }
+
+    /**
+     * Finds {@code model} with {@code env} as the environment and {@code home} as the home folder:
+     * an existing path stays a path; then our cache's names ({@code gemma-3-270m}); then the
+     * Hugging Face hub cache ({@code ORG/NAME[@REVISION][:FILE]}, see {@link HfHubCache}).
+     */
+    public static Located locate(String model, Map<String, String> env, Path home) {
         Path p = Path.of(model);
-        if (Files.exists(p)) return p;
-        for (Path c : List.of(dir().resolve(model + ".gguf"), dir().resolve(model)))
-            if (Files.exists(c)) return c;
+        if (Files.exists(p)) return new Located(model, p, Source.PATH);
+        Path dir = linlens.format.CacheDirectory.models(env);
+        for (Path c : List.of(dir.resolve(model + ".gguf"), dir.resolve(model)))
+            if (Files.exists(c)) return new Located(model, c, Source.LINLENS_CACHE);
+        HfHubCache hub = HfHubCache.of(env, home);
+        HfHubCache.RepoName repo = model.endsWith(".gguf") && !model.contains(":") ? null : HfHubCache.parse(model);
+        if (repo != null && hub.has(repo)) return new Located(model, hub.resolve(repo), Source.HUGGING_FACE);
+        if (repo != null && repo.org() != null)
+            throw new ModelFormatException("model '" + model + "' not found: no such file or folder here, not in the linlens cache "
+                    + dir + " (set LINLENS_MODELS to move it), and no " + repo.folder() + " in " + hub.describe()
+                    + "; download it with 'hf download " + repo.repoId() + "'");
         if (model.contains("/") || model.endsWith(".gguf"))
             throw new ModelFormatException(model + ": model file not found");
-        throw new ModelFormatException("unknown model '" + model + "': not a file and not in the cache " + dir()
+        throw new ModelFormatException("unknown model '" + model + "': not a file and not in the cache " + dir
                 + (CATALOG.containsKey(model) ? "; run 'linlens models fetch " + model + "'"
                 : "; 'linlens models list' shows the cached and fetchable models"));
     }
 
     /** Cached models: name → path. */
-    public static List<Path> list() throws IOException {
-        if (!Files.isDirectory(dir())) return List.of();
-        try (Stream<Path> s = Files.list(dir())) {
+    public static List<Path> list() throws IOException { return list(dir()); }
+
+    /** The models in the cache folder {@code dir}: GGUF files and folders. */
+    public static List<Path> list(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) return List.of();
+        try (Stream<Path> s = Files.list(dir)) {
             return s.filter(p -> p.toString().endsWith(".gguf") || Files.isDirectory(p)).sorted().toList();
         }
     }

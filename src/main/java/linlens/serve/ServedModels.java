@@ -1,6 +1,7 @@
 package linlens.serve;
 
 import linlens.format.ModelFormatException;
+import linlens.model.HfHubCache;
 import linlens.model.ModelCache;
 import linlens.model.ModelLoader;
 import linlens.model.Transformer;
@@ -15,32 +16,48 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The models a server offers, by name: the files given on its command line and whatever is in
- * the model cache. Clients name a model; they never give a path.
+ * The models a server offers, by name: the files given on its command line, whatever is in the
+ * model cache, and the models of the Hugging Face hub cache (by ORG/NAME). Clients name a model;
+ * they never give a path.
  */
 final class ServedModels {
     private final Map<String, Path> given = new LinkedHashMap<>();
     private final Map<Path, Transformer> loaded = new HashMap<>();
+    private final Map<String, String> env;
+    private final Path home;
 
     /** {@code models}: paths or cached names from the server's command line (resolved now, so typos fail at start). */
     ServedModels(List<String> models) {
+        this(models, System.getenv(), Path.of(System.getProperty("user.home")));
+    }
+
+    /** As {@link #ServedModels(List)}, with {@code env} as the environment and {@code home} as the home folder (tests). */
+    ServedModels(List<String> models, Map<String, String> env, Path home) {
+        this.env = Map.copyOf(env);
+        this.home = home;
         for (String m : models) {
-            Path p = ModelCache.resolve(m).toAbsolutePath();
-            given.put(nameOf(p), p);
+            ModelCache.Located found = ModelCache.locate(m, env, home);
+            Path p = found.path().toAbsolutePath();
+            given.put(found.source() == ModelCache.Source.HUGGING_FACE ? found.name() : nameOf(p), p);
         }
     }
 
     static String nameOf(Path p) { return p.getFileName().toString().replaceFirst("\\.gguf$", ""); }
 
-    /** Name → file: the command line's models first, then the cache's (listed afresh each time). */
+    /**
+     * Name → file: the command line's models first, then the cache's, then the Hugging Face
+     * cache's that resolve (all listed afresh each time).
+     */
     Map<String, Path> available() {
         Map<String, Path> all = new LinkedHashMap<>(given);
         try {
-            for (Path p : ModelCache.list())
+            for (Path p : ModelCache.list(linlens.format.CacheDirectory.models(env)))
                 if (Files.isRegularFile(p)) all.putIfAbsent(nameOf(p), p.toAbsolutePath());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        for (HfHubCache.Entry e : HfHubCache.of(env, home).list())
+            if (e.path() != null) all.putIfAbsent(e.name(), e.path().toAbsolutePath());
         return all;
     }
 
