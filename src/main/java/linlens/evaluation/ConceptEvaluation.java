@@ -156,11 +156,12 @@ public final class ConceptEvaluation {
         List<TaskRow> rows = new ArrayList<>();
         List<MethodFigure> figures = new ArrayList<>();
         for (var e : METHODS.entrySet()) {
-            String best = null;
-            double bestAuc = Double.NEGATIVE_INFINITY;
+            // a dev split without both labels (tiny sets) ranks nothing: the method's first variant stands
+            String best = e.getValue().getFirst();
+            double bestAuc = Double.NaN;
             for (String v : e.getValue()) {
                 double auc = Roc.auroc(column(dev, v), labels(dev));
-                if (auc > bestAuc) { bestAuc = auc; best = v; }
+                if (auc > bestAuc || (Double.isNaN(bestAuc) && !Double.isNaN(auc))) { bestAuc = auc; best = v; }
             }
             double[] s = column(test, best);
             boolean[] l = labels(test);

@@ -38,7 +38,7 @@ class ParamSpecTest {
 
     @Test
     void namesKindsAndDefaultsComeFromTheRecord() {
-        assertEquals(List.of("precision", "mlp_path", "components", "top", "nonlinear", "matrix_free", "k"),
+        assertEquals(List.of("precision", "mlp_path", "components", "top", "nonlinear", "matrix_free", "k", "concept"),
                 ParamSpec.of(Decomposition.Options.class).stream().map(ParamSpec::name).toList());
         ParamSpec path = spec(Decomposition.Options.class, "mlp_path");
         assertEquals("--mlp-path", path.cliName());
@@ -206,7 +206,7 @@ class ParamSpecTest {
     void valuesForTheJobStatusReadAsTheApiTakesThem() {
         var o = new LayerAnalysis.Options(new int[]{1, 2}, List.of(Site.ATTN), Precision.FP64, MlpPath.GATE, 2, 3);
         Map<String, Object> v = ParamSpec.values(o);
-        assertEquals(List.of("layers", "keys", "precision", "mlp_path", "components", "top", "matrix_free", "k"), List.copyOf(v.keySet()));
+        assertEquals(List.of("layers", "keys", "precision", "mlp_path", "components", "top", "matrix_free", "k", "concept"), List.copyOf(v.keySet()));
         assertArrayEquals(new int[]{1, 2}, (int[]) v.get("layers"));
         assertEquals(List.of("attn"), v.get("keys"));
         assertEquals("fp64", v.get("precision"));
