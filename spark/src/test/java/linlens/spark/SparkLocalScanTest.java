@@ -13,7 +13,10 @@ import java.util.Map;
 import static linlens.spark.SparkTesting.*;
 import static org.junit.jupiter.api.Assertions.*;
 
-/** 'linlens scan --engine spark --master local[2]': the local engine's rows, bit for bit, and a folder 'linlens query' reads. */
+/**
+ * 'linlens scan --engine spark --master local[2]': the local engine's rows, bit for bit (a made
+ * concept's columns too), and a folder 'linlens query' reads.
+ */
 @Tag("spark")
 class SparkLocalScanTest {
     @TempDir Path dir;
@@ -21,6 +24,7 @@ class SparkLocalScanTest {
     @Test
     void localTwoGivesTheLocalEnginesRows() throws Exception {
         Path data = dataset(dir), out = dir.resolve("spark");
+        makeConcept();
         var expected = localRows(dir, data);
         // a file: URI is a folder of this machine too
         Run r = cli(concat(new String[]{"scan", "--engine", "spark", "--master", "local[2]", "--model", MODEL.toString(),
@@ -31,6 +35,8 @@ class SparkLocalScanTest {
         assertSameRows(expected, actual);
         assertEquals("empty prompt", actual.get(9L).get("error VARCHAR"));
         assertEquals("lone \uFFFD surrogate", actual.get(11L).get("prompt VARCHAR"));
+        assertEquals(CONCEPT, actual.get(0L).get("concept VARCHAR"));
+        assertNotNull(actual.get(0L).get("concept_logit DOUBLE"));
 
         // parts of at most --batch rows, committed by Spark (its _SUCCESS marker); scan.json says which engine
         try (var parts = Files.list(out.resolve("parts"))) {
@@ -40,7 +46,9 @@ class SparkLocalScanTest {
         JsonNode manifest = new ObjectMapper().readTree(out.resolve("scan.json").toFile());
         assertEquals("spark", manifest.path("engine").path("name").asText());
         assertEquals(1, manifest.path("options").path("threads").asInt());
-        assertEquals(new ObjectMapper().readTree(dir.resolve("local/scan.json").toFile()).path("columns"), manifest.path("columns"));
+        JsonNode local = new ObjectMapper().readTree(dir.resolve("local/scan.json").toFile());
+        assertEquals(local.path("columns"), manifest.path("columns"));
+        assertEquals(local.path("options").path("concept_sha256"), manifest.path("options").path("concept_sha256"));
 
         // the results view: 'linlens query' and 'scan-report' read the folder as the local engine's
         Run q = cli("query", out.toString(), "SELECT count(*) AS n, count(error) AS errors FROM results", "--csv", dir.resolve("q.csv").toString());
