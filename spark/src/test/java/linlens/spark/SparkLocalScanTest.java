@@ -2,12 +2,16 @@ package linlens.spark;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import linlens.concepts.Concept;
+import linlens.concepts.ConceptLibrary;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 
 import static linlens.spark.SparkTesting.*;
@@ -58,6 +62,20 @@ class SparkLocalScanTest {
         assertEquals(actual, view);
         Run report = cli("scan-report", out.toString(), "--html", dir.resolve("report.html").toString());
         assertEquals(0, report.code(), report.err());
+    }
+
+    @Test
+    void aConceptOtherThanTheRecordedOneFailsTheTask() {
+        Concept c = new Concept("spark-mismatch", null, null, null, List.of("cat"), List.of(), List.of(), List.of(), null);
+        var task = new ScanTask(MODEL.toString(), "0".repeat(64), List.of("predict", "concept"), 3, 24, 1, List.of(),
+                c.name(), ConceptLibrary.toJson(c), "f".repeat(64));
+        try {
+            var e = assertThrows(IllegalStateException.class, () -> task.call(Collections.emptyIterator()));
+            assertTrue(e.getMessage().startsWith("concept spark-mismatch on this executor has SHA-256 " + ConceptLibrary.fingerprint(c)
+                    + ", the scan's driver recorded " + "f".repeat(64)), e.getMessage());
+        } finally {
+            ConceptLibrary.forgetSent(c);
+        }
     }
 
     @Test
