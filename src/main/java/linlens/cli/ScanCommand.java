@@ -89,9 +89,6 @@ public class ScanCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         List<String> groups = new java.util.ArrayList<>(analyses == null ? ScanSchema.DEFAULT_GROUPS : analyses);
         if (concept != null && !groups.contains("concept")) groups.add("concept");
-        // a made concept lives in this machine's concept folder, which executors do not see
-        if (other != null && groups.contains("concept"))
-            throw new InputException("--engine spark does not run the concept analysis yet: use --engine local for it");
         var options = new DatasetScan.Options(groups, k, maxTokens, limit, sample, seed,
                 promptColumn, sh[0], sh[1], resume, threads.threads, batch, 60, concept);
         // a built-in dataset's name is fetched into the cache on first use, as a catalog model is

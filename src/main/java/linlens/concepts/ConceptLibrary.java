@@ -18,7 +18,9 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 /**
@@ -41,6 +43,16 @@ public final class ConceptLibrary {
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .enable(SerializationFeature.INDENT_OUTPUT)
             .build();
+
+    /**
+     * Concepts sent by a scan's driver to this JVM (a Spark executor), by name. A made concept lives
+     * in the driver's concept folder, which executors on other machines do not see (or see an older
+     * copy of); so the driver sends the concept it resolved with the tasks, and {@link #find} answers
+     * it before the built-ins and files, so that every executor scores the driver's concept. Scans
+     * run one after another in a JVM: a concept sent for a later scan replaces one of the same name
+     * (the executor checks the fingerprint the driver recorded, so a mix-up fails the task).
+     */
+    private static final Map<String, Concept> SENT = new ConcurrentHashMap<>();
 
     private final Path userDir;
 
@@ -74,6 +86,8 @@ public final class ConceptLibrary {
     public Entry find(String name) {
         if (name == null || !Concept.NAME.matcher(name).matches())
             throw new ConceptException("concept name " + Concept.quote(name) + " must be 1-64 lowercase letters, digits or dashes");
+        Concept sent = SENT.get(name);
+        if (sent != null) return new Entry(sent, "sent by the scan's driver");
         if (BUILT_IN.contains(name)) return new Entry(builtIn(name), "built-in");
         Path file = userDir.resolve(name + ".json");
         if (!Files.isRegularFile(file))
@@ -166,6 +180,38 @@ public final class ConceptLibrary {
             throw new ConceptException("cannot read " + what + ": " + e.getMessage());
         }
     }
+
+    /**
+     * A resolved concept (includes merged) as the driver sends it to executors: the JSON of its file.
+     * Checked as a file is, since {@link #acceptSent} reads it so (a merge over a file's limits is
+     * refused here, on the driver, rather than in every task).
+     */
+    public static String toJson(Concept c) {
+        if (!c.include().isEmpty()) throw new IllegalArgumentException("concept " + c.name() + " is not resolved: it includes " + c.include());
+        try {
+            c.validated();
+        } catch (ConceptException e) {
+            throw new ConceptException(e.getMessage() + " with its included concepts merged, too many to send to executors");
+        }
+        try {
+            return JSON.writeValueAsString(c);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Registers a concept the driver sent ({@link #toJson}) in this JVM, replacing one of its name sent before; the concept. */
+    public static Concept acceptSent(String json) {
+        Concept c = parse(json.getBytes(StandardCharsets.UTF_8), "the concept sent by the scan's driver");
+        SENT.put(c.name(), c);
+        return c;
+    }
+
+    /**
+     * Forgets a concept sent to this JVM, if it is still that one: the driver, when its job is done,
+     * since a local master's executors share its JVM, whose later commands must read the files again.
+     */
+    public static void forgetSent(Concept c) { SENT.remove(c.name(), c); }
 
     /** The SHA-256 of the concept's JSON (hex): what a scan's manifest records of it. */
     public static String fingerprint(Concept c) {

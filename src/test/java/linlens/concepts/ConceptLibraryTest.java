@@ -101,4 +101,44 @@ class ConceptLibraryTest {
         assertNotEquals(ConceptLibrary.fingerprint(lib.resolve("a")), ConceptLibrary.fingerprint(lib.resolve("b")));
         assertEquals(ConceptLibrary.fingerprint(lib.resolve("a")), ConceptLibrary.fingerprint(lib.resolve("a")));
     }
+
+    @Test
+    void aSentConceptIsTheDriversWhereverItArrives() throws Exception {
+        // the driver's folder has the concept with its include; the executor's has an older copy of the name
+        ConceptLibrary driver = new ConceptLibrary(dir.resolve("driver")), executor = new ConceptLibrary(dir.resolve("executor"));
+        driver.save(new Concept("sent-base", null, null, null, List.of("cat"), List.of(), List.of(), List.of(), null), false);
+        driver.save(new Concept("sent-test", "made on the driver", null, null, List.of("bird"), List.of("stone"), List.of(),
+                List.of("sent-base"), 2), false);
+        executor.save(new Concept("sent-test", "an older copy", null, null, List.of("fish"), List.of(), List.of(), List.of(), null), false);
+        Concept resolved = driver.resolve("sent-test");
+        String json = ConceptLibrary.toJson(resolved);
+        Concept sent = ConceptLibrary.acceptSent(json);
+        Concept later = new Concept("sent-test", null, null, null, List.of("tree"), List.of(), List.of(), List.of(), null);
+        try {
+            assertEquals(resolved, sent);
+            var entry = executor.find("sent-test");
+            assertEquals("sent by the scan's driver", entry.where());
+            assertEquals(ConceptLibrary.fingerprint(resolved), ConceptLibrary.fingerprint(executor.resolve("sent-test")));
+            assertTrue(executor.resolve("sent-test").words().containsAll(List.of("bird", "cat")));
+            // a later scan's concept of the same name replaces it
+            ConceptLibrary.acceptSent(ConceptLibrary.toJson(later));
+            assertEquals(later, executor.resolve("sent-test"));
+            ConceptLibrary.forgetSent(sent);   // not the one held now: kept
+            assertEquals(later, executor.resolve("sent-test"));
+            ConceptLibrary.forgetSent(later);
+            assertEquals("an older copy", executor.resolve("sent-test").description());
+        } finally {
+            // this JVM runs other tests: it holds no sent concept afterwards
+            ConceptLibrary.forgetSent(sent);
+            ConceptLibrary.forgetSent(later);
+        }
+        // what arrives is read as strictly as a file; a merge over a file's limits is refused before it is sent
+        var bad = assertThrows(ConceptException.class, () -> ConceptLibrary.acceptSent("{\"name\": \"a\", \"words\": [\"x\"], \"run\": 1}"));
+        assertTrue(bad.getMessage().startsWith("the concept sent by the scan's driver is not a concept file"), bad.getMessage());
+        List<String> many = java.util.stream.IntStream.range(0, Concept.MAX_WORDS + 1).mapToObj(i -> "w" + i).toList();
+        var big = assertThrows(ConceptException.class, () -> ConceptLibrary.toJson(new Concept("big", null, null, null, many, List.of(), List.of(),
+                List.of(), null)));
+        assertTrue(big.getMessage().contains("too many to send to executors"), big.getMessage());
+        assertFalse(big.getMessage().contains("\n"));
+    }
 }

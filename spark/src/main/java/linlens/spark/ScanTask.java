@@ -1,6 +1,7 @@
 package linlens.spark;
 
 import linlens.blas.Blas;
+import linlens.concepts.ConceptLibrary;
 import linlens.scan.PartStore;
 import linlens.scan.PromptScanner;
 import linlens.scan.ScanSchema;
@@ -22,14 +23,19 @@ import java.util.Map;
  * One partition of a scan on an executor: the JVM's model ({@link ExecutorModels}), OpenBLAS at
  * the task's cores, and each row through {@link PromptScanner}, the local engine's code, into a
  * Spark row of the scan's columns ({@link ScanSchema}). Rows are made as the writer asks for them.
+ * The concept group's concept comes with the task (the driver's, resolved), since executors do not
+ * see the driver's concept folder ({@link ConceptLibrary#acceptSent}).
  */
 final class ScanTask implements FlatMapFunction<Iterator<ScanInput>, Row> {
     private final String modelSpec, modelSha256;
     private final ArrayList<String> groups;
     private final int k, maxTokens, threads;
     private final String[] names, types;
+    private final String concept, conceptJson, conceptSha256;
 
-    ScanTask(String modelSpec, String modelSha256, List<String> groups, int k, int maxTokens, int threads, List<ScanSchema.Column> columns) {
+    /** {@code concept}, {@code conceptJson} ({@link ConceptLibrary#toJson}) and its SHA-256 as the manifest records it: null without the concept group. */
+    ScanTask(String modelSpec, String modelSha256, List<String> groups, int k, int maxTokens, int threads, List<ScanSchema.Column> columns,
+             String concept, String conceptJson, String conceptSha256) {
         this.modelSpec = modelSpec;
         this.modelSha256 = modelSha256;
         this.groups = new ArrayList<>(groups);
@@ -38,18 +44,31 @@ final class ScanTask implements FlatMapFunction<Iterator<ScanInput>, Row> {
         this.threads = threads;
         this.names = columns.stream().map(ScanSchema.Column::name).toArray(String[]::new);
         this.types = columns.stream().map(ScanSchema.Column::type).toArray(String[]::new);
+        this.concept = concept;
+        this.conceptJson = conceptJson;
+        this.conceptSha256 = conceptSha256;
     }
 
     @Override
     public Iterator<Row> call(Iterator<ScanInput> rows) {
         // the last bits of GEMM's sums depend on the thread count: the task's cores, as the driver recorded
         Blas.setThreads(threads);
-        PromptScanner scanner = new PromptScanner(ExecutorModels.get(modelSpec, modelSha256), groups, k, maxTokens);
+        if (concept != null) acceptConcept();
+        PromptScanner scanner = new PromptScanner(ExecutorModels.get(modelSpec, modelSha256), groups, k, maxTokens, concept);
         return new Iterator<>() {
             @Override public boolean hasNext() { return rows.hasNext(); }
 
             @Override public Row next() { return row(scanner.scan(rows.next().row())); }
         };
+    }
+
+    /** Registers the driver's concept in this JVM and checks that the analysis will read that one. */
+    private void acceptConcept() {
+        ConceptLibrary.acceptSent(conceptJson);
+        String here = ConceptLibrary.fingerprint(ConceptLibrary.standard().resolve(concept));
+        if (!here.equals(conceptSha256))
+            throw new IllegalStateException("concept " + concept + " on this executor has SHA-256 " + here + ", the scan's driver recorded "
+                    + conceptSha256 + " (another scan in this JVM sent a different concept of that name?)");
     }
 
     private Row row(Map<String, Object> result) {

@@ -3,6 +3,8 @@ package linlens.spark;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import linlens.concepts.Concept;
+import linlens.concepts.ConceptLibrary;
 import linlens.model.InputException;
 import linlens.scan.DatasetScan;
 import linlens.scan.RowSelection;
@@ -33,7 +35,8 @@ import static org.apache.spark.sql.functions.lit;
  * {@code linlens scan --engine spark}: the scan as one Spark job. The driver (this process) reads
  * the dataset and the selection as the local engine does, and hands the rows out in partitions;
  * each executor loads the model once ({@link ExecutorModels}) and runs its partitions through the
- * local engine's {@link linlens.scan.PromptScanner} ({@link ScanTask}); Spark's Parquet writer
+ * local engine's {@link linlens.scan.PromptScanner} ({@link ScanTask}), with the concept group's
+ * concept as the driver resolved it (executors do not see its concept folder); Spark's Parquet writer
  * commits the parts under {@code OUT/parts} through Hadoop's output committer, all of them when
  * the job succeeds and none otherwise. A folder of this machine then gets scan.json and
  * results.duckdb, as the local engine writes them, so that 'linlens query' and 'scan-report' read it.
@@ -69,6 +72,8 @@ public final class SparkScanEngine implements ScanEngine {
         List<ScanSchema.Column> columns = scan.columns();
         List<ScanInput> rows = selectedRows(scan);
         long total = rows.size();
+        Concept concept = options.concept() == null ? null : ConceptLibrary.standard().resolve(options.concept());
+        String conceptJson = concept == null ? null : ConceptLibrary.toJson(concept);
         if (!r.quiet()) r.err().println("spark: " + total + " rows to scan on " + master);
 
         SparkSession spark = session(master, threads);
@@ -82,8 +87,10 @@ public final class SparkScanEngine implements ScanEngine {
 
             JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
             int partitions = partitions(total, options.batchRows(), jsc.defaultParallelism());
+            // the executors check their concept against the fingerprint scan.json records
+            String conceptSha256 = concept == null ? null : manifest.path("options").path("concept_sha256").asText();
             JavaRDD<Row> results = jsc.parallelize(rows, partitions).mapPartitions(new ScanTask(modelSpec, sha256, options.groups(),
-                    options.k(), options.maxTokens(), threads, columns));
+                    options.k(), options.maxTokens(), threads, columns, options.concept(), conceptJson, conceptSha256));
             AtomicLong done = new AtomicLong();
             listener.started(total, 0);
             spark.sparkContext().addSparkListener(new SparkListener() {
@@ -101,6 +108,8 @@ public final class SparkScanEngine implements ScanEngine {
             return new DatasetScan.Summary(total, counts.getLong(0), 0, counts.getLong(1), parts);
         } finally {
             spark.stop();
+            // a local master's executors ran in this JVM: its next scan reads the concept folder again
+            if (concept != null) ConceptLibrary.forgetSent(concept);
         }
     }
 

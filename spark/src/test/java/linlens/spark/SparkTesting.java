@@ -1,6 +1,8 @@
 package linlens.spark;
 
 import linlens.cli.Main;
+import linlens.model.ModelLoader;
+import linlens.model.Transformer;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -29,8 +31,37 @@ final class SparkTesting {
     /** The core's tiny Llama 3 fixture (a real GGUF file with its tokenizer), by path from this module. */
     static final Path MODEL = Path.of("../src/test/resources/reference/tiny/llama3/model.gguf").toAbsolutePath().normalize();
 
+    /** A concept made for the tests ({@link #makeConcept}): the built-in ones' words are not in the tiny vocabulary. */
+    static final String CONCEPT = "spark-test";
+
     /** Every analysis, so that every column is compared. */
-    static final String[] ANALYSES = {"--analyses", "predict,decompose,attribute,layers", "--k", "3", "--max-tokens", "24"};
+    static final String[] ANALYSES = {"--analyses", "predict,decompose,attribute,layers,concept", "--concept", CONCEPT,
+            "--k", "3", "--max-tokens", "24"};
+
+    /**
+     * Makes {@link #CONCEPT} with 'linlens concepts make' in this JVM's concept folder
+     * ($LINLENS_CONCEPTS, target/test-concepts: spark/pom.xml): three words of the tiny vocabulary
+     * that are one token each, against two others.
+     */
+    static void makeConcept() {
+        List<String> words = singleTokenWords(ModelLoader.load(MODEL), 5);
+        Run r = cli("concepts", "make", CONCEPT, "--words", String.join(",", words.subList(0, 3)),
+                "--versus-words", String.join(",", words.subList(3, 5)), "--source", "the Spark tests", "--replace");
+        assertEquals(0, r.code(), r.err());
+    }
+
+    /** Texts of the vocabulary that are one token by themselves and after a space (as the core's TinyModels picks them). */
+    private static List<String> singleTokenWords(Transformer m, int count) {
+        List<String> out = new ArrayList<>();
+        for (int id = 0; id < m.config().vocab() && out.size() < count; id++) {
+            String s = m.tokenizer().decode(id).strip();
+            if (s.length() < 2 || !s.chars().allMatch(Character::isLetter) || out.contains(s)) continue;
+            int[] e = m.tokenizer().encode(s);
+            if ((e.length > 0 && e[0] == m.tokenizer().bos() ? e.length - 1 : e.length) == 1) out.add(s);
+        }
+        assertEquals(count, out.size(), "single-token words in the tiny vocabulary");
+        return out;
+    }
 
     /**
      * Prompts with extra columns, an empty one, one over --max-tokens, and a lone surrogate (which

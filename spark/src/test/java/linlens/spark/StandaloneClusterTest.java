@@ -30,11 +30,13 @@ import static org.junit.jupiter.api.Assertions.*;
  * started as Spark's own scripts would start them (random ports, REST server off, a SPARK_HOME
  * whose jars/ are Spark's), and the scan submitted to it as 'linlens scan --engine spark --master
  * spark://...' does, the linlens jars shipped to the executors (spark.jars). Its rows must be the
- * local engine's. The cluster is stopped at the end, its executors with it; nothing is left running.
+ * local engine's, the concept group's too: the Worker's concept folder (LINLENS_CONCEPTS, which its
+ * executors inherit) is empty, so the driver's made concept can only have come with the tasks.
+ * The cluster is stopped at the end, its executors with it; nothing is left running.
  */
 @Tag("spark")
 class StandaloneClusterTest {
-    private static Path home;
+    private static Path home, workerConcepts;
     private static Process master, worker;
     private static String url;
     private static final List<ProcessHandle> started = new ArrayList<>();
@@ -42,6 +44,7 @@ class StandaloneClusterTest {
     @BeforeAll
     static void startCluster() throws Exception {
         home = Files.createTempDirectory("linlens-spark-cluster");
+        workerConcepts = Files.createDirectories(home.resolve("cluster-concepts"));
         List<String> sparkJars = classpath("classpath-spark.txt");
         // the Worker builds each executor's class path from $SPARK_HOME/jars: Spark's jars, as a cluster has them
         Path jars = Files.createDirectories(home.resolve("spark-home/jars"));
@@ -63,6 +66,8 @@ class StandaloneClusterTest {
         pb.environment().put("SPARK_SCALA_VERSION", "2.13");
         pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
         pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        // not the test JVM's concept folder (the driver's): an empty one of the cluster's own
+        pb.environment().put("LINLENS_CONCEPTS", workerConcepts.toString());
         Process p = pb.start();
         started.add(p.toHandle());
         return p;
@@ -119,6 +124,7 @@ class StandaloneClusterTest {
     @Test
     void clusterGivesTheLocalEnginesRows() throws Exception {
         Path dir = Files.createDirectories(home.resolve("scan")), data = dataset(dir), out = dir.resolve("spark");
+        makeConcept();
         var expected = localRows(dir, data);
 
         // what bin/linlens ships: the module's jar and the core's jars that Spark lacks
@@ -137,7 +143,12 @@ class StandaloneClusterTest {
         }
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("scanned 12 prompts (3 with an error)"), r.out());
-        assertSameRows(expected, rows(out));
+        var actual = rows(out);
+        assertSameRows(expected, actual);
+        assertNotNull(actual.get(0L).get("concept_logit DOUBLE"));
+        try (Stream<Path> files = Files.list(workerConcepts)) {
+            assertEquals(List.of(), files.toList(), "the worker's concept folder stays empty");
+        }
         // the rows were computed on the cluster's executor, not in this JVM
         assertTrue(Files.readString(home.resolve("worker.log")).contains("Launch command"), "the worker launched an executor");
     }
