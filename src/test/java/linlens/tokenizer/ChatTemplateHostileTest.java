@@ -1,0 +1,100 @@
+package linlens.tokenizer;
+
+import linlens.format.ModelFormatException;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Templates come with model files: a hostile one (endless loops, huge output, reaching for Java
+ * classes or files, bad syntax) ends in one clear line naming the template, quickly.
+ */
+class ChatTemplateHostileTest {
+    static final List<ChatTemplate.Message> HI = List.of(new ChatTemplate.Message("user", "hi"));
+
+    static String render(String template) {
+        return new ChatTemplate(template, "evil.gguf (tokenizer.chat_template)").render(HI, true, Map.of("bos_token", "<s>"));
+    }
+
+    static String refused(String template, String expected) {
+        long t0 = System.nanoTime();
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> render(template), template);
+        double s = (System.nanoTime() - t0) / 1e9;
+        String m = e.getMessage();
+        assertEquals(1, m.lines().count(), m);
+        assertTrue(m.startsWith("chat template of evil.gguf (tokenizer.chat_template) failed: "), m);
+        assertTrue(m.contains(expected), template + " → " + m);
+        assertTrue(s < ChatTemplate.TIME_LIMIT.toSeconds() + 5, "took " + s + " s");
+        return m;
+    }
+
+    @Test
+    void javaClassesAreOutOfReach() {
+        refused("{{ ''.getClass() }}", "getClass");
+        refused("{{ ''.getClass().forName('java.lang.Runtime') }}", "getClass");
+        refused("{{ messages.getClass() }}", "getClass");
+        refused("{{ messages[0].getClass().getName() }}", "getClass");
+        refused("{% set ns = namespace(a=1) %}{{ ns.getClass() }}", "getClass");
+        refused("{{ (1).toString() }}", "toString");
+        refused("{{ 'abc'.getBytes() }}", "getBytes");
+        refused("{{ 'abc'.hashCode() }}", "hashCode");
+        // properties that Java beans would have are undefined, as in Python
+        assertEquals("|||", render("{{ ''.class }}|{{ ''.bytes }}|{{ messages.class }}|{{ (1).class }}"));
+        assertEquals("", render("{{ messages.__class__.__mro__ }}"));
+    }
+
+    @Test
+    void noFileIsRead() {
+        refused("{% include 'linlens/web/app.js' %}", "cannot include or import");
+        refused("{% import 'linlens/web/app.js' as x %}", "cannot include or import");
+        refused("{% from 'linlens/web/app.js' import y %}", "cannot include or import");
+    }
+
+    @Test
+    void endlessLoopsStopInTime() {
+        refused("{% for i in range(100000) %}{% for j in range(100000) %}{% for k in range(100000) %}{{ '' }}{% endfor %}{% endfor %}{% endfor %}",
+                "took longer than");
+    }
+
+    @Test
+    void hugeOutputIsRefused() {
+        refused("{% for i in range(100000) %}{% for j in range(100000) %}{{ 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' }}{% endfor %}{% endfor %}",
+                "output");
+        refused("{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s | length }}", "");
+    }
+
+    @Test
+    void syntaxErrorsAndRaisedErrorsAreOneLine() {
+        refused("{% if %}", "if");
+        refused("{% for m in messages %}", "");
+        refused("{{ raise_exception('System role not supported') }}", "the template raised: System role not supported");
+        refused("{{ raise_exception('two\nlines') }}", "two lines");
+    }
+
+    @Test
+    void tooLongTemplateIsRefused() {
+        assertThrows(ModelFormatException.class, () -> new ChatTemplate("x".repeat(ChatTemplate.MAX_TEMPLATE_CHARS + 1), "big"));
+    }
+
+    /**
+     * A known limit of the engine (README): Qwen 3's template uses an extended slice
+     * ({@code messages[::-1]}) and a named argument computed after a filter
+     * ({@code namespace(last_query_index=messages|length - 1)}), which Jinjava's parser reads
+     * otherwise than jinja2. It is refused in one line, never rendered wrongly.
+     */
+    @Test
+    void qwen3TemplateIsRefusedInOneLine() throws Exception {
+        String t = Files.readString(Path.of("src/test/resources/reference/chat_templates/Qwen-Qwen3-0.6B.jinja"));
+        ModelFormatException e = assertThrows(ModelFormatException.class,
+                () -> new ChatTemplate(t, "qwen3").render(HI, true, Map.of()));
+        assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+        assertTrue(e.getMessage().startsWith("chat template of qwen3 failed: "), e.getMessage());
+    }
+}
