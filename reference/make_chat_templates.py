@@ -43,6 +43,7 @@ SPECIAL = {
 }
 
 CONVERSATIONS = [
+    {"user": "Hi"},
     {"user": "The bridge out of Marin is the"},
     {"system": "You are a helpful assistant.", "user": "What is the capital of France?"},
     {"user": "Quotes \"double\" and 'single', a backslash \\ and {{ braces }} {% raw %}"},

@@ -85,6 +85,25 @@ class ChatTemplateTest {
     }
 
     @Test
+    void huggingFaceSources(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
+        assertEquals(null, ChatTemplate.fromHfFolder(dir));
+        Files.writeString(dir.resolve("tokenizer_config.json"), "{\"bos_token\": \"<s>\"}");
+        assertEquals(null, ChatTemplate.fromHfFolder(dir));
+        Files.writeString(dir.resolve("tokenizer_config.json"), "{\"chat_template\": \"A{{ bos_token }}\"}");
+        assertEquals("A<s>", ChatTemplate.fromHfFolder(dir).render(List.of(), true, Map.of("bos_token", "<s>")));
+        Files.writeString(dir.resolve("tokenizer_config.json"),
+                "{\"chat_template\": [{\"name\": \"tool_use\", \"template\": \"T\"}, {\"name\": \"default\", \"template\": \"D\"}]}");
+        assertEquals("D", ChatTemplate.fromHfFolder(dir).render(List.of(), true, Map.of()));
+        Files.writeString(dir.resolve("tokenizer_config.json"), "{\"chat_template\": [{\"name\": \"tool_use\", \"template\": \"T\"}]}");
+        assertThrows(ModelFormatException.class, () -> ChatTemplate.fromHfFolder(dir));
+        Files.writeString(dir.resolve("tokenizer_config.json"), "{\"chat_template\": 3}");
+        assertThrows(ModelFormatException.class, () -> ChatTemplate.fromHfFolder(dir));
+        // chat_template.jinja comes first, as in transformers
+        Files.writeString(dir.resolve("chat_template.jinja"), "J\n");
+        assertEquals("J", ChatTemplate.fromHfFolder(dir).render(List.of(), true, Map.of()));
+    }
+
+    @Test
     void pythonStringMethods() {
         ChatTemplate t = new ChatTemplate("{{ '  a b  '.strip() }}|{{ 'a,b,,c'.split(',') | join('/') }}|{{ ' x  y '.split() | length }}"
                 + "|{{ 'abc'.startswith('ab') }}|{{ 'abc'.endswith(('x', 'c')) }}|{{ 'xxhixx'.strip('x') }}|{{ 'a</think>b'.split('</think>')[-1] }}"
