@@ -51,6 +51,13 @@ public final class ChatTemplate {
     public static final Duration TIME_LIMIT = Duration.ofSeconds(5);
     /** Longest template text accepted. */
     public static final int MAX_TEMPLATE_CHARS = 1 << 20;
+    /**
+     * Deepest nesting of brackets, and of blocks ({@code if}, {@code for}, {@code macro}...),
+     * accepted: real templates stay below ten; the engine's parser takes time superlinear in the
+     * depth of brackets, so deeper ones are refused before it sees them.
+     */
+    public static final int MAX_BRACKET_DEPTH = 200, MAX_BLOCK_DEPTH = 100;
+    private static final java.util.regex.Pattern TAG = java.util.regex.Pattern.compile("\\{%[-+]?\\s*([a-z_]+)");
 
     /** One turn of a conversation. */
     public record Message(String role, String content) {}
@@ -66,8 +73,35 @@ public final class ChatTemplate {
         if (text.length() > MAX_TEMPLATE_CHARS)
             throw new ModelFormatException(origin + ": chat template too long (" + text.length() + " characters, at most "
                     + MAX_TEMPLATE_CHARS + ")");
+        checkNesting(text, origin);
         this.text = text;
         this.origin = origin;
+    }
+
+    private static void checkNesting(String text, String origin) {
+        int depth = 0;
+        for (int i = 0; i < text.length(); i++) {
+            switch (text.charAt(i)) {
+                case '(', '[', '{' -> depth++;
+                case ')', ']', '}' -> depth = Math.max(0, depth - 1);
+                default -> { continue; }
+            }
+            if (depth > MAX_BRACKET_DEPTH)
+                throw new ModelFormatException("chat template of " + origin + " failed: brackets nested more than "
+                        + MAX_BRACKET_DEPTH + " deep");
+        }
+        int blocks = 0;
+        var m = TAG.matcher(text);
+        while (m.find()) {
+            String tag = m.group(1);
+            switch (tag) {
+                case "if", "for", "macro", "call", "filter", "block", "raw", "generation" -> blocks++;
+                default -> { if (tag.startsWith("end")) blocks = Math.max(0, blocks - 1); }
+            }
+            if (blocks > MAX_BLOCK_DEPTH)
+                throw new ModelFormatException("chat template of " + origin + " failed: blocks nested more than "
+                        + MAX_BLOCK_DEPTH + " deep");
+        }
     }
 
     public String text() { return text; }
@@ -108,7 +142,7 @@ public final class ChatTemplate {
             }
             throw new ModelFormatException(where + ": must be a string or a list of named templates");
         } catch (IOException e) {
-            throw new ModelFormatException(folder + ": cannot read the chat template (" + e.getMessage() + ")");
+            throw new ModelFormatException(folder + ": cannot read the chat template (" + oneLine(e.getMessage()) + ")");
         }
     }
 
@@ -121,7 +155,7 @@ public final class ChatTemplate {
         } catch (java.nio.charset.MalformedInputException e) {
             throw new ModelFormatException(file + ": the chat template is not UTF-8 text");
         } catch (IOException e) {
-            throw new ModelFormatException(file + ": cannot read the chat template (" + e.getMessage() + ")");
+            throw new ModelFormatException(file + ": cannot read the chat template (" + oneLine(e.getMessage()) + ")");
         }
     }
 

@@ -36,7 +36,7 @@ final class ChatTemplateResolver extends ELResolver {
     @Override
     public Object invoke(ELContext context, Object base, Object method, Class<?>[] paramTypes, Object[] params) {
         ChatTemplate.Rendering.checkTime();
-        if (base == null) return null; // a function of the context: the engine's
+        if (base == null) return engine.invoke(context, null, method, paramTypes, params);
         String name = String.valueOf(method);
         Object[] args = params == null ? new Object[0] : params;
         if (base instanceof String s && PythonStrings.has(name)) {

@@ -71,6 +71,15 @@ class ChatCliTest {
     }
 
     @Test
+    void tokenizeShowsTheChatTokens() throws Exception {
+        Path model = ggufWith(TEMPLATE);
+        var r = InProcessCli.run("tokenize", "--model", model.toString(), "--chat", "--prompt", "Hi");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("Chat prompt  \"<|begin_of_text|><user>Hi\\n<assistant>\"\n"), r.out());
+        assertTrue(r.out().contains("<|begin_of_text|>"), r.out());
+    }
+
+    @Test
     void withoutChatTheJsonIsAsBefore() throws Exception {
         Path model = ggufWith(TEMPLATE);
         Path out = dir.resolve("plain.json");

@@ -25,7 +25,7 @@ class ChatTemplateHostileTest {
 
     static String refused(String template, String expected) {
         long t0 = System.nanoTime();
-        ModelFormatException e = assertThrows(ModelFormatException.class, () -> render(template), template);
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> render(template), ChatTemplate.oneLine(template));
         double s = (System.nanoTime() - t0) / 1e9;
         String m = e.getMessage();
         assertEquals(1, m.lines().count(), m);
@@ -76,6 +76,15 @@ class ChatTemplateHostileTest {
         refused("{% for m in messages %}", "");
         refused("{{ raise_exception('System role not supported') }}", "the template raised: System role not supported");
         refused("{{ raise_exception('two\nlines') }}", "two lines");
+    }
+
+    @Test
+    void deepNestingIsRefused() {
+        refused("{{ " + "(".repeat(50_000) + "1" + ")".repeat(50_000) + " }}", "brackets nested more than 200 deep");
+        refused("{% if true %}".repeat(20_000) + "x" + "{% endif %}".repeat(20_000), "blocks nested more than 100 deep");
+        // as deep as real templates ever go, and further, is fine
+        assertEquals("1", render("{{ " + "(".repeat(60) + "1" + ")".repeat(60) + " }}"));
+        assertEquals("x", render("{% if true %}".repeat(60) + "x" + "{% endif %}".repeat(60)));
     }
 
     @Test
