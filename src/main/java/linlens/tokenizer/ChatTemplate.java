@@ -317,21 +317,30 @@ public final class ChatTemplate {
         }
     }
 
-    /** transformers' {@code tojson}: Python's json.dumps with ensure_ascii off, and its indent. */
+    /** transformers' {@code tojson}: Python's json.dumps with ensure_ascii off, its indent and sort_keys. */
     static final class ToJson implements Filter {
         @Override public String getName() { return "tojson"; }
 
         @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
+            Object indent = args.length > 0 ? args[0] : kwargs.get("indent");
+            Object sort = args.length > 3 ? args[3] : kwargs.get("sort_keys");
+            return PythonJson.dumps(var, indent(indent), Boolean.TRUE.equals(sort) || "True".equals(String.valueOf(sort)));
+        }
+
+        @Override
         public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
-            Integer indent = null;
-            if (args.length > 0 && args[0] != null && !args[0].isEmpty() && !"None".equals(args[0]) && !"none".equals(args[0])) {
-                try {
-                    indent = Integer.valueOf(args[0].strip());
-                } catch (NumberFormatException e) {
-                    throw Rendering.stop("tojson: indent must be an integer");
-                }
+            return PythonJson.dumps(var, indent(args.length > 0 ? args[0] : null), false);
+        }
+
+        private static Integer indent(Object v) {
+            if (v == null || "None".equals(String.valueOf(v)) || "none".equals(String.valueOf(v))) return null;
+            if (v instanceof Number n) return n.intValue();
+            try {
+                return Integer.valueOf(String.valueOf(v).strip());
+            } catch (NumberFormatException e) {
+                throw Rendering.stop("tojson: indent must be an integer");
             }
-            return PythonJson.dumps(var, indent);
         }
     }
 

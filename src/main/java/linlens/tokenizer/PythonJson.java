@@ -6,13 +6,13 @@ import java.util.Map;
 final class PythonJson {
     private PythonJson() {}
 
-    static String dumps(Object v, Integer indent) {
+    static String dumps(Object v, Integer indent, boolean sortKeys) {
         StringBuilder out = new StringBuilder();
-        write(out, v, indent, 0);
+        write(out, v, indent, sortKeys, 0);
         return out.toString();
     }
 
-    private static void write(StringBuilder out, Object v, Integer indent, int depth) {
+    private static void write(StringBuilder out, Object v, Integer indent, boolean sortKeys, int depth) {
         if (depth > 64) throw ChatTemplate.Rendering.stop("tojson: nested too deeply");
         if (out.length() > ChatTemplate.MAX_OUTPUT_CHARS) throw ChatTemplate.Rendering.stop("tojson: output too long");
         switch (v) {
@@ -26,12 +26,14 @@ final class PythonJson {
                 if (m.isEmpty()) { out.append("{}"); return; }
                 out.append('{');
                 boolean first = true;
-                for (Map.Entry<?, ?> e : m.entrySet()) {
+                var entries = new java.util.ArrayList<Map.Entry<?, ?>>(m.entrySet());
+                if (sortKeys) entries.sort(java.util.Comparator.comparing(e -> PythonStrings.str(e.getKey())));
+                for (Map.Entry<?, ?> e : entries) {
                     if (!first) out.append(indent == null ? ", " : ",");
                     newline(out, indent, depth + 1);
                     string(out, PythonStrings.str(e.getKey()));
                     out.append(": ");
-                    write(out, e.getValue(), indent, depth + 1);
+                    write(out, e.getValue(), indent, sortKeys, depth + 1);
                     first = false;
                 }
                 newline(out, indent, depth);
@@ -44,7 +46,7 @@ final class PythonJson {
                 for (Object o : it) {
                     if (!first) out.append(indent == null ? ", " : ",");
                     newline(out, indent, depth + 1);
-                    write(out, o, indent, depth + 1);
+                    write(out, o, indent, sortKeys, depth + 1);
                     first = false;
                 }
                 newline(out, indent, depth);

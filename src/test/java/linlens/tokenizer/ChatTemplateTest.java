@@ -103,6 +103,16 @@ class ChatTemplateTest {
         assertEquals("J", ChatTemplate.fromHfFolder(dir).render(List.of(), true, Map.of()));
     }
 
+    /** Python's json.dumps(x, ensure_ascii=False, indent=..., sort_keys=...), as transformers' tojson. */
+    @Test
+    void tojsonAsPython() {
+        ChatTemplate t = new ChatTemplate("{% set x = {'b': [1, 2.5, none, true], 'a': 'é\"\\n'} %}{{ x | tojson }}|{{ x | tojson(indent=2) }}"
+                + "|{{ x | tojson(sort_keys=true) }}|{{ [] | tojson(indent=2) }}", "test");
+        assertEquals("{\"b\": [1, 2.5, null, true], \"a\": \"é\\\"\\n\"}"
+                + "|{\n  \"b\": [\n    1,\n    2.5,\n    null,\n    true\n  ],\n  \"a\": \"é\\\"\\n\"\n}"
+                + "|{\"a\": \"é\\\"\\n\", \"b\": [1, 2.5, null, true]}|[]", t.render(List.of(), false, Map.of()));
+    }
+
     @Test
     void pythonStringMethods() {
         ChatTemplate t = new ChatTemplate("{{ '  a b  '.strip() }}|{{ 'a,b,,c'.split(',') | join('/') }}|{{ ' x  y '.split() | length }}"
