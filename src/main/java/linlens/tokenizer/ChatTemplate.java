@@ -36,8 +36,9 @@ import java.util.Map;
  *
  * <p>The engine is Jinjava; what Python's jinja2 has and Jinjava lacks (Python's string and dict
  * methods such as {@code .strip()}, {@code .split()}, {@code .startswith()}, {@code .items()}) is
- * given through its extension points ({@link ChatTemplateResolver}, functions, filters), never by
- * rewriting the template.
+ * given through its extension points ({@link ChatTemplateResolver}, functions, filters, and
+ * {@link ChatTemplateSyntax} for two points of its expression parser), never by rewriting the
+ * template.
  *
  * <p>Templates come with model files and are hostile input: only the methods above can be
  * called (no Java method, no class), the output is bounded ({@link #MAX_OUTPUT_CHARS}), and so are
@@ -293,7 +294,7 @@ public final class ChatTemplate {
                         .withNodePreProcessor((node, interpreter) -> Rendering.checkTime())
                         .build())
                 .build();
-        Jinjava j = new Jinjava(config);
+        Jinjava j = ChatTemplateSyntax.engine(config);
         // nothing outside the template: {% include %}, {% import %} and {% from %} find no file
         j.setResourceLocator((name, encoding, interpreter) -> {
             throw new ResourceNotFoundException("chat templates cannot include or import other templates");

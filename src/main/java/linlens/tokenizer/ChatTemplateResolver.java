@@ -53,6 +53,20 @@ final class ChatTemplateResolver extends ELResolver {
                 + kind(base) + ", which chat templates do not have");
     }
 
+    /** {@code base[::step]}: every step-th element (from the end when negative), as Python slices. */
+    private static Object slice(Object base, long step) {
+        if (base instanceof String s) {
+            int[] cps = s.codePoints().toArray();
+            StringBuilder b = new StringBuilder();
+            for (long i = step > 0 ? 0 : cps.length - 1; i >= 0 && i < cps.length; i += step) b.appendCodePoint(cps[(int) i]);
+            return b.toString();
+        }
+        List<?> l = (List<?>) base;
+        List<Object> out = new java.util.ArrayList<>();
+        for (long i = step > 0 ? 0 : l.size() - 1; i >= 0 && i < l.size(); i += step) out.add(l.get((int) i));
+        return out;
+    }
+
     private static String kind(Object base) {
         return switch (base) {
             case String s -> "string";
@@ -66,6 +80,11 @@ final class ChatTemplateResolver extends ELResolver {
 
     @Override
     public Object getValue(ELContext context, Object base, Object property) {
+        Long step = ChatTemplateSyntax.Step.of(property);
+        if (step != null && (base instanceof List || base instanceof String)) {
+            context.setPropertyResolved(true);
+            return slice(base, step);
+        }
         if (base == null || container(base) || engineObject(base)) return engine.getValue(context, base, property);
         // no Java bean properties of strings, numbers or anything else: undefined, as in Python
         context.setPropertyResolved(true);
