@@ -10,11 +10,11 @@ arrays (the command line's ``--export``), pandas tables, the ``--json`` document
 the HTML report (``.report()``); :meth:`Lens.scan` runs a dataset scan.
 """
 from .errors import JobFailed, LinlensError
-from .lens import Lens
+from .lens import Chat, Lens
 from .results import (RECONSTRUCTION_BOUND, Attribution, Concept, Decomposition, Layers, LogitLens, Prediction, Report,
                       Result, Steering, read_export, read_npz)
 from .scan import ScanResult
 
-__all__ = ["Lens", "LinlensError", "JobFailed", "Result", "Decomposition", "Layers", "Attribution", "Steering",
+__all__ = ["Lens", "Chat", "LinlensError", "JobFailed", "Result", "Decomposition", "Layers", "Attribution", "Steering",
            "Prediction", "LogitLens", "Concept", "Report", "ScanResult", "RECONSTRUCTION_BOUND", "read_export", "read_npz"]
 __version__ = "0.1.0"

@@ -16,10 +16,29 @@ from .results import (Attribution, Concept, Decomposition, Layers, LogitLens, Pr
 from .scan import ScanResult, run_scan
 
 # the request's own fields (linlens.serve.JobRequest.FIELDS); the analysis's options come after them
-_REQUEST_FIELDS = ("analysis", "model", "prompts")
+_REQUEST_FIELDS = ("analysis", "model", "prompts", "chat", "system")
 _FINISHED = ("done", "failed", "cancelled")
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+
+class Chat:
+    """A prompt to put in the model's chat template (the command line's ``--chat``): one user turn,
+    after a system turn when ``system`` is given, followed by the generation prompt. Pass it where
+    a method takes a prompt; the result's ``formatted_prompt`` is the text the template wrote.
+
+    >>> lens.decompose(Chat("What is the capital of France?", system="Answer in one word."))
+    """
+
+    def __init__(self, prompt: str, system: Optional[str] = None):
+        self.prompt = prompt
+        self.system = system
+
+    def __repr__(self) -> str:
+        return f"Chat({self.prompt!r}" + (f", system={self.system!r})" if self.system is not None else ")")
+
+
+Prompt = Union[str, Chat]
 
 
 class Lens:
@@ -119,10 +138,11 @@ class Lens:
             raise LinlensError(f"unknown analysis '{analysis}' (known: {', '.join(self.analyses)})", 400)
         return spec
 
-    def request(self, analysis: str, prompt: Optional[str] = None, **options: Any) -> Dict[str, Any]:
+    def request(self, analysis: str, prompt: Optional[Prompt] = None, **options: Any) -> Dict[str, Any]:
         """The ``POST /api/jobs`` body: options checked against the server's listing, None left out,
         this session's defaults added where the analysis has them, values made JSON (numpy
-        scalars, tuples, ranges, comma-separated lists)."""
+        scalars, tuples, ranges, comma-separated lists). A :class:`Chat` prompt adds ``chat``
+        (and ``system``)."""
         spec = self._spec(analysis)
         kinds = {o["name"]: o["kind"] for o in spec["options"]}
         for name in options:
@@ -132,13 +152,20 @@ class Lens:
         for name, value in self.defaults.items():
             if name in kinds:
                 given.setdefault(name, value)
+        chat = prompt if isinstance(prompt, Chat) else None
+        if chat is not None:
+            prompt = chat.prompt
         body: Dict[str, Any] = {"analysis": analysis, "model": self.model,
                                 "prompts": [spec["default_prompt"] if prompt is None else prompt]}
+        if chat is not None:
+            body["chat"] = True
+            if chat.system is not None:
+                body["system"] = chat.system
         for name, value in given.items():
             body[name] = _json_value(kinds[name], value)
         return body
 
-    def run(self, analysis: str, prompt: Optional[str] = None, **options: Any) -> Result:
+    def run(self, analysis: str, prompt: Optional[Prompt] = None, **options: Any) -> Result:
         """Runs any analysis of ``GET /api/analyses`` on ``prompt`` (its default prompt when None)."""
         body = self.request(analysis, prompt, **options)
         status = self.api.post_json("api/jobs", body)
@@ -197,7 +224,7 @@ class Lens:
 
     # ------------------------------------------------------------------ the analyses
 
-    def decompose(self, prompt: Optional[str] = None, *, precision: Optional[str] = None,
+    def decompose(self, prompt: Optional[Prompt] = None, *, precision: Optional[str] = None,
                   mlp_path: Optional[str] = None, components: Optional[int] = None, top: Optional[int] = None,
                   nonlinear: Optional[bool] = None, matrix_free: Optional[bool] = None,
                   k: Optional[int] = None, concept: Optional[str] = None) -> Decomposition:
@@ -211,7 +238,7 @@ class Lens:
         return self.run("decompose", prompt, precision=precision, mlp_path=mlp_path, components=components,
                         top=top, nonlinear=nonlinear, matrix_free=matrix_free, k=k, concept=concept)  # type: ignore[return-value]
 
-    def layers(self, prompt: Optional[str] = None, *, layers: Optional[Union[int, Sequence[int]]] = None,
+    def layers(self, prompt: Optional[Prompt] = None, *, layers: Optional[Union[int, Sequence[int]]] = None,
                keys: Optional[Union[str, Sequence[str]]] = None, precision: Optional[str] = None,
                mlp_path: Optional[str] = None, components: Optional[int] = None, top: Optional[int] = None,
                matrix_free: Optional[bool] = None, k: Optional[int] = None, concept: Optional[str] = None) -> Layers:
@@ -223,7 +250,7 @@ class Lens:
         return self.run("layers", prompt, layers=layers, keys=keys, precision=precision, mlp_path=mlp_path,
                         components=components, top=top, matrix_free=matrix_free, k=k, concept=concept)  # type: ignore[return-value]
 
-    def attribute(self, prompt: Optional[str] = None, *, token: Optional[str] = None,
+    def attribute(self, prompt: Optional[Prompt] = None, *, token: Optional[str] = None,
                   token_id: Optional[int] = None, versus: Optional[str] = None, versus_id: Optional[int] = None,
                   by_component: Optional[bool] = None, precision: Optional[str] = None,
                   mlp_path: Optional[str] = None) -> Attribution:
@@ -234,7 +261,7 @@ class Lens:
         return self.run("attribute", prompt, token=token, token_id=token_id, versus=versus, versus_id=versus_id,
                         by_component=by_component, precision=precision, mlp_path=mlp_path)  # type: ignore[return-value]
 
-    def steer(self, prompt: Optional[str] = None, *, target: str, layer: Optional[int] = None,
+    def steer(self, prompt: Optional[Prompt] = None, *, target: str, layer: Optional[int] = None,
               strength: Optional[float] = None, compare: Optional[Sequence[float]] = None,
               tokens: Optional[int] = None, mlp_path: Optional[str] = None) -> Steering:
         """Continues ``target`` with the prompt's leading direction added at ``layer`` (default
@@ -243,17 +270,17 @@ class Lens:
         return self.run("steer", prompt, target=target, layer=layer, strength=strength, compare=compare,
                         tokens=tokens, mlp_path=mlp_path)  # type: ignore[return-value]
 
-    def predict(self, prompt: Optional[str] = None, *, top: Optional[int] = None) -> Prediction:
+    def predict(self, prompt: Optional[Prompt] = None, *, top: Optional[int] = None) -> Prediction:
         """The next-token distribution's ``top`` tokens (``.prediction``)."""
         return self.run("predict", prompt, top=top)  # type: ignore[return-value]
 
-    def logit_lens(self, prompt: Optional[str] = None, *, top: Optional[int] = None,
+    def logit_lens(self, prompt: Optional[Prompt] = None, *, top: Optional[int] = None,
                    layers: Optional[Union[int, Sequence[int]]] = None) -> LogitLens:
         """Each layer's residual stream read through the final norm and unembedding (``.layers``,
         arrays ``hidden``, ``normed``, ``logits``: (layers, vocabulary))."""
         return self.run("logit-lens", prompt, top=top, layers=layers)  # type: ignore[return-value]
 
-    def concept(self, prompt: Optional[str] = None, *, concept: Optional[str] = None, k: Optional[int] = None,
+    def concept(self, prompt: Optional[Prompt] = None, *, concept: Optional[str] = None, k: Optional[int] = None,
                 last_only: Optional[bool] = None, emergence: Optional[bool] = None, fraction: Optional[float] = None,
                 precision: Optional[str] = None, mlp_path: Optional[str] = None) -> Concept:
         """A concept (``concept``: a built-in or made name, see ``linlens concepts list``) for the

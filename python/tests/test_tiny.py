@@ -278,3 +278,12 @@ def test_the_text_bar():
         "decompose [######..................]  25%  jacobian 150/600  4 s"
     assert _progress.line("predict", "done", 0, 0, 75, finished=True) == \
         "predict [########################] 100%  done  1 min 15 s"
+
+
+def test_a_chat_prompt_sends_the_chat_fields(tiny_lens):
+    body = tiny_lens.request("predict", linlens.Chat(PROMPT, system="Be brief."))
+    assert body["prompts"] == [PROMPT] and body["chat"] is True and body["system"] == "Be brief."
+    assert "system" not in tiny_lens.request("predict", linlens.Chat(PROMPT)) and "chat" not in tiny_lens.request("predict", PROMPT)
+    # the tiny model has no chat template: the job fails with the server's one line
+    with pytest.raises(linlens.JobFailed, match="has no chat template"):
+        tiny_lens.predict(linlens.Chat(PROMPT))

@@ -20,14 +20,17 @@ public final class PromptContext {
 
     private final Transformer model;
     private final String prompt;
+    private final String formattedPrompt;
     private final int[] ids;
     private final Map<String, Double> times;
     private ForwardTrace trace;
     private Prediction prediction;
 
-    private PromptContext(Transformer model, String prompt, int[] ids, ForwardTrace trace, Map<String, Double> times) {
+    private PromptContext(Transformer model, String prompt, String formattedPrompt, int[] ids, ForwardTrace trace,
+                          Map<String, Double> times) {
         this.model = model;
         this.prompt = prompt;
+        this.formattedPrompt = formattedPrompt;
         this.ids = ids;
         this.trace = trace;
         this.times = times;
@@ -43,22 +46,33 @@ public final class PromptContext {
 
     /** As above, on the prompt's tokens already encoded (a caller that checks their number first). */
     public static PromptContext of(Transformer model, String prompt, int[] ids, double loadMs) {
+        return of(model, prompt, null, ids, loadMs);
+    }
+
+    /**
+     * As above for a prompt put in the model's chat template ({@code --chat}): {@code formattedPrompt}
+     * is the text the template wrote, which {@code ids} encode; null for a plain prompt.
+     */
+    public static PromptContext of(Transformer model, String prompt, String formattedPrompt, int[] ids, double loadMs) {
         Map<String, Double> times = new LinkedHashMap<>();
         if (loadMs >= 0) times.put("load", loadMs);
         long t0 = System.nanoTime();
         ForwardTrace tr = new ForwardPass(model).run(ids);
         times.put("forward", Vectors.ms(t0));
-        return new PromptContext(model, prompt, ids, tr, times);
+        return new PromptContext(model, prompt, formattedPrompt, ids, tr, times);
     }
 
     /** A context on a forward pass already run (tests, benchmarks). */
     public static PromptContext of(Transformer model, String prompt, ForwardTrace trace) {
-        return new PromptContext(model, prompt, trace.ids(), trace, new LinkedHashMap<>());
+        return new PromptContext(model, prompt, null, trace.ids(), trace, new LinkedHashMap<>());
     }
 
     public Transformer model() { return model; }
 
     public String prompt() { return prompt; }
+
+    /** The prompt as the chat template wrote it (what {@link #ids} encode), or null for a plain prompt. */
+    public String formattedPrompt() { return formattedPrompt; }
 
     /** The prompt's token ids, BOS included when the model adds one. */
     public int[] ids() { return ids; }

@@ -3,6 +3,7 @@ package linlens.cli;
 import linlens.analysis.Analysis;
 import linlens.analysis.AnalysisResult;
 import linlens.analysis.ArraySink;
+import linlens.analysis.ChatResult;
 import linlens.analysis.OptionException;
 import linlens.analysis.ParamSpec;
 import linlens.analysis.PromptContext;
@@ -32,6 +33,7 @@ final class AnalysisCommand implements Callable<Integer> {
     private final Analysis<?> analysis;
     private final CommonOptions common = new CommonOptions();
     private final ThreadsOption threads = new ThreadsOption();
+    private final ChatOptions chat = new ChatOptions();
     private CommandSpec spec;
 
     private AnalysisCommand(Analysis<?> analysis) {
@@ -48,6 +50,7 @@ final class AnalysisCommand implements Callable<Integer> {
         spec.addMixin("common", CommandSpec.forAnnotatedObject(command.common));
         spec.addOption(OptionSpec.builder("--prompt").paramLabel("<prompt>").type(String.class)
                 .description(analysis.promptDescription() + " (default: \"${DEFAULT-VALUE}\").").defaultValue(analysis.defaultPrompt()).build());
+        spec.addMixin("chat", CommandSpec.forAnnotatedObject(command.chat));
         for (ParamSpec p : analysis.params()) spec.addOption(option(p));
         spec.addMixin("threads", CommandSpec.forAnnotatedObject(command.threads));
         if (analysis.fullDescription() != null)
@@ -94,6 +97,7 @@ final class AnalysisCommand implements Callable<Integer> {
         threads.apply();
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         String prompt = value("--prompt");
+        Prompts.Chat chatFormat = chat.format();
 
         long t0 = System.nanoTime();
         Transformer m = common.load(err);
@@ -101,14 +105,15 @@ final class AnalysisCommand implements Callable<Integer> {
         ParamSpec.checkAgainst(options, m);
         // every refusal (the options against the prompt, then a model that fails its forward pass)
         // before the first progress line, and before the forward pass where the prompt decides it
-        int[] ids = Prompts.encode(m, prompt);
+        Prompts.Formatted formatted = chatFormat == null ? null : Prompts.chat(m, prompt, chatFormat);
+        int[] ids = formatted == null ? Prompts.encode(m, prompt) : formatted.ids();
         analysis.checkPromptUnchecked(m, ids, options);
-        PromptContext ctx = PromptContext.of(m, prompt, ids, loadMs);
+        PromptContext ctx = PromptContext.of(m, prompt, formatted == null ? null : formatted.text(), ids, loadMs);
         common.progress(err, analysis.name() + ": " + ids.length + " tokens...");
         NpyExport ex = export == null ? null : NpyExport.create(export);
         AnalysisResult result;
         try {
-            result = analysis.runUnchecked(ctx, options, ConsoleProgress.of(err, common.quiet), ex == null ? ArraySink.NONE : ex);
+            result = ChatResult.of(analysis.runUnchecked(ctx, options, ConsoleProgress.of(err, common.quiet), ex == null ? ArraySink.NONE : ex), ctx);
             if (ex != null) ex.commit();
         } catch (Exception | Error e) {
             if (ex != null) ex.abandon();

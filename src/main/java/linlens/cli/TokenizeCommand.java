@@ -18,11 +18,21 @@ public final class TokenizeCommand implements Callable<Integer> {
 
     @Mixin PromptOption promptOption;
 
+    @Mixin ChatOptions chat;
+
     @Override
     public Integer call() throws Exception {
+        Prompts.Chat format = chat.format();
         Transformer m = common.load(spec.commandLine().getErr());
-        int[] ids = Prompts.encode(m, promptOption.prompt);
         var out = spec.commandLine().getOut();
+        int[] ids;
+        if (format == null) {
+            ids = Prompts.encode(m, promptOption.prompt);
+        } else {
+            Prompts.Formatted f = Prompts.chat(m, promptOption.prompt, format);
+            out.println("Chat prompt  " + Text.quote(f.text()));
+            ids = f.ids();
+        }
         for (int i = 0; i < ids.length; i++) out.printf("%4d  %8d  %s%n", i, ids[i], Text.quote(m.tokenizer().decode(ids[i])));
         return 0;
     }

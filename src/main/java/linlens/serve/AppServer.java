@@ -403,7 +403,8 @@ public final class AppServer implements AutoCloseable {
         Map<String, java.nio.file.Path> available = models.available();
         if (!available.containsKey(r.model()))
             throw new ApiException(404, "unknown model '" + JobRequest.shorten(r.model()) + "' (available: " + String.join(", ", available.keySet()) + ")");
-        return queue.submit(r.model(), r.prompts(), r.analysisType(), r.options());
+        return queue.submit(r.model(), r.prompts(), r.analysisType(), r.options(),
+                r.chat() == null ? null : new linlens.model.Prompts.Chat(r.chat().system(), null));
     }
 
     /** One prompt's sections (for the page), or one of its downloads (as attachments). */

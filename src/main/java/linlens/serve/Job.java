@@ -33,6 +33,8 @@ final class Job {
     final String model;
     final Analysis<?> analysis;
     final Record options;
+    /** How each prompt is put in the chat template, or null for plain prompts. */
+    final linlens.model.Prompts.Chat chat;
     final List<PromptResult> results = new ArrayList<>();
     volatile State state = State.QUEUED;
     volatile String stage = "queued";
@@ -42,6 +44,11 @@ final class Job {
     volatile boolean cancelRequested;
 
     Job(String id, String model, List<String> prompts, Analysis<?> analysis, Record options) {
+        this(id, model, prompts, analysis, options, null);
+    }
+
+    Job(String id, String model, List<String> prompts, Analysis<?> analysis, Record options, linlens.model.Prompts.Chat chat) {
+        this.chat = chat;
         this.id = id;
         this.model = model;
         this.analysis = analysis;

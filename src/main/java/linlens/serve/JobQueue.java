@@ -3,6 +3,7 @@ package linlens.serve;
 import linlens.analysis.Analysis;
 import linlens.analysis.AnalysisResult;
 import linlens.analysis.ArraySink;
+import linlens.analysis.ChatResult;
 import linlens.analysis.Figures;
 import linlens.analysis.OptionException;
 import linlens.analysis.ParamSpec;
@@ -63,13 +64,18 @@ final class JobQueue implements AutoCloseable {
      * submissions cannot all pass it before the worker has picked any of them up.
      */
     synchronized Job submit(String model, List<String> prompts, Analysis<?> analysis, Record options) {
+        return submit(model, prompts, analysis, options, null);
+    }
+
+    /** As above, each prompt put in the model's chat template when {@code chat} is not null. */
+    synchronized Job submit(String model, List<String> prompts, Analysis<?> analysis, Record options, Prompts.Chat chat) {
         int admitted = (running != null ? 1 : 0) + waiting.size();
         if (admitted >= 1 + maxQueued) {
             Job first = running != null ? running : waiting.peekFirst();
             throw new ApiException(409, "busy: job " + first.id + " is " + (running != null ? "running" : "about to run")
                     + (admitted > 1 ? " and " + (admitted - 1) + " more are waiting" : "") + "; wait for it or cancel it");
         }
-        Job job = new Job(Long.toString(ids.incrementAndGet()), model, prompts, analysis, options);
+        Job job = new Job(Long.toString(ids.incrementAndGet()), model, prompts, analysis, options, chat);
         jobs.put(job.id, job);
         waiting.add(job);
         forgetOld();
@@ -193,16 +199,17 @@ final class JobQueue implements AutoCloseable {
         for (int i = 0; i < job.results.size(); i++) {
             job.current = i;
             String prompt = job.results.get(i).prompt;
-            int[] ids = Prompts.encode(m, prompt);
+            Prompts.Formatted formatted = job.chat == null ? null : Prompts.chat(m, prompt, job.chat);
+            int[] ids = formatted == null ? Prompts.encode(m, prompt) : formatted.ids();
             if (ids.length > maxTokens)
                 throw new InputException("prompt too long: " + ids.length + " tokens, this server takes at most " + maxTokens
                         + " (its --max-tokens)");
             job.analysis.checkPromptUnchecked(m, ids, job.options);
             progress.update("forward pass", 0, 1);
-            PromptContext ctx = PromptContext.of(m, prompt, ids, loadMs);
-            job.publish(i, Map.of("forward", Figures.Forward.of(ctx)));
+            PromptContext ctx = PromptContext.of(m, prompt, formatted == null ? null : formatted.text(), ids, loadMs);
+            job.publish(i, Map.of("forward", ChatResult.section(Figures.Forward.of(ctx), ctx)));
             NpzArrays npz = arrays ? new NpzArrays() : null;
-            AnalysisResult result = job.analysis.runUnchecked(ctx, job.options, progress, npz == null ? ArraySink.NONE : npz);
+            AnalysisResult result = ChatResult.of(job.analysis.runUnchecked(ctx, job.options, progress, npz == null ? ArraySink.NONE : npz), ctx);
             Job.PromptResult r = job.results.get(i);
             r.arrays = npz == null ? null : npz.bytes();
             r.result = result;

@@ -25,7 +25,13 @@ import java.util.Map;
  * {@link #parse} is pure: it refuses any other input with an {@link ApiException} of a 4xx
  * status, and throws nothing else. The checks that need the model run with the job.
  */
-public record JobRequest(String analysis, String model, List<String> prompts, Record options) {
+public record JobRequest(String analysis, String model, List<String> prompts, Record options, ChatFields chat) {
+    /**
+     * {@code "chat": true} puts each prompt in the model's chat template as one user turn, after
+     * a system turn when {@code "system"} is given; null when the request has no {@code chat}.
+     */
+    public record ChatFields(String system) {}
+
     /** Largest request body accepted (HTTP 413 beyond). */
     public static final int MAX_BODY = 64 * 1024;
     /** Longest prompt in characters (HTTP 413 beyond); the token limit is checked by the job. */
@@ -38,7 +44,7 @@ public record JobRequest(String analysis, String model, List<String> prompts, Re
     static final Map<String, Integer> CAPS = Map.of("components", MAX_COMPONENTS, "top", MAX_TOP, "k", MAX_COMPONENTS,
             "tokens", 64);
     /** The fields of every request; the analysis's options come after them. */
-    static final List<String> FIELDS = List.of("analysis", "model", "prompts");
+    static final List<String> FIELDS = List.of("analysis", "model", "prompts", "chat", "system");
     static final String DEFAULT_ANALYSIS = "decompose";
 
     // Strict: one JSON value and nothing after it, no key twice; nesting bounded well below what
@@ -52,6 +58,11 @@ public record JobRequest(String analysis, String model, List<String> prompts, Re
 
     public JobRequest {
         prompts = List.copyOf(prompts);
+    }
+
+    /** A request of plain prompts. */
+    public JobRequest(String analysis, String model, List<String> prompts, Record options) {
+        this(analysis, model, prompts, options, null);
     }
 
     /** The analysis asked for (parse has checked it exists). */
@@ -88,6 +99,7 @@ public record JobRequest(String analysis, String model, List<String> prompts, Re
         if (model == null) throw new ApiException(400, "missing 'model': name one of the server's models");
         if (model.isEmpty()) throw new ApiException(400, "'model' must not be empty");
         List<String> prompts = prompts(node.get("prompts"));
+        ChatFields chat = chat(node);
         try {
             Map<String, Object> given = new LinkedHashMap<>();
             for (ParamSpec p : params) {
@@ -103,10 +115,28 @@ public record JobRequest(String analysis, String model, List<String> prompts, Re
             }
             Record options = ParamSpec.build(analysis.optionsType(), given);
             analysis.checkUnchecked(options);
-            return new JobRequest(name, model, prompts, options);
+            return new JobRequest(name, model, prompts, options, chat);
         } catch (OptionException e) {
             throw new ApiException(400, e.render(OptionException.API));
         }
+    }
+
+    private static ChatFields chat(JsonNode body) {
+        JsonNode chat = body.get("chat");
+        if (chat != null && !chat.isBoolean()) throw new ApiException(400, "'chat' must be true or false");
+        String system = text(body, "system", null);
+        boolean on = chat != null && chat.booleanValue();
+        if (!on) {
+            if (system != null) throw new ApiException(400, "'system' needs 'chat': true");
+            return null;
+        }
+        if (system != null) {
+            if (isBlank(system)) throw new ApiException(400, "empty system prompt: type some text or leave out 'system'");
+            if (system.length() > MAX_PROMPT_CHARS)
+                throw new ApiException(413, "system prompt too long: " + system.length() + " characters, at most " + MAX_PROMPT_CHARS);
+            if (!wellFormed(system)) throw new ApiException(400, "the system prompt is not valid Unicode (a lone surrogate)");
+        }
+        return new ChatFields(system);
     }
 
     private static List<String> prompts(JsonNode ps) {

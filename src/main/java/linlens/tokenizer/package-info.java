@@ -14,6 +14,10 @@
  * and then tried in a child JVM by {@link linlens.tokenizer.TokenizerProbe} before the native
  * tokenizers library loads it here, since that library aborts the JVM on some malformed files.
  *
+ * <p>{@link linlens.tokenizer.ChatTemplate} renders a model's Jinja chat template (GGUF
+ * {@code tokenizer.chat_template}, or a Hugging Face folder's) as transformers does, in a sandbox:
+ * the template is hostile input like the rest of the file.
+ *
  * <p>Known differences from llama.cpp: the LSTRIP/RSTRIP special-token attributes that llama.cpp
  * sets for a few models by name are not applied; decoding shows control tokens by name and a
  * literal U+2581 in the input decodes as a space (it is the same token).

@@ -156,12 +156,22 @@
     $('prompt2').hidden = $('prompt2-label').hidden = !$('compare').checked;
   });
 
+  $('chat').addEventListener('change', () => {
+    $('system').hidden = $('system-label').hidden = !$('chat').checked;
+  });
+
+  /** The request's chat fields: the prompts in the model's chat template, after a system turn if one is typed. */
+  function chatFields() {
+    if (!$('chat').checked) return {};
+    return $('system').value.trim() ? { chat: true, system: $('system').value } : { chat: true };
+  }
+
   $('ask').addEventListener('submit', async e => {
     e.preventDefault();
     message('');
     const prompts = [$('prompt').value].concat($('compare').checked ? [$('prompt2').value] : []);
     try {
-      job = await api('POST', '/api/jobs', Object.assign(optionValues(),
+      job = await api('POST', '/api/jobs', Object.assign(optionValues(), chatFields(),
         { analysis: $('analysis').value, model: $('model').value, prompts }));
     } catch (err) { message(err.message); return; }
     document.body.dataset.state = job.state; // the previous job's "done" no longer describes the page

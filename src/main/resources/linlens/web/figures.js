@@ -89,6 +89,8 @@
     const fact = (k, v) => facts.append(el('dt', {}, k), el('dd', {}, v));
     fact('Model', m.family + ' · d=' + m.hidden_size + ' · ' + m.layers + ' layers · vocab ' + m.vocab_size + ' · ' + m.source.split('/').pop());
     fact('Prompt', quoted(r.prompt) + ' (' + r.tokens.length + ' tokens)');
+    // --chat: the text the model's chat template wrote, which the tokens encode
+    if (r.formatted_prompt !== undefined) fact('Chat template', el('pre', { class: 'formatted-prompt' }, r.formatted_prompt));
     const p = r.prediction;
     fact('Prediction', el('span', {}, el('span', { class: 'token pred' }, p.text), ' p=' + fmt(p.probability, 3) + ', logit ' + fmt(p.logit)));
     if (data.decomposition) {
@@ -409,6 +411,7 @@
     fact('Model', r.model.family + ' · d=' + r.model.hidden_size + ' · ' + r.model.layers + ' layers · ' + r.model.source.split('/').pop());
     fact('Source prompt', el('span', {}, quoted(r.source_prompt) + ' (' + r.source_tokens.length + ' tokens, predicts ',
       el('span', { class: 'token pred' }, r.source_prediction.text), ')'));
+    if (r.formatted_prompt !== undefined) fact('Chat template', el('pre', { class: 'formatted-prompt' }, r.formatted_prompt));
     fact('Steered layer', String(r.layer) + ' (residual stream after it)');
     fact('λ', String(r.strength) + ((r.comparison || []).length ? ' (compared with ' + r.comparison.map(c => String(c.strength)).join(', ') + ')' : ''));
     fact('Target prompt', quoted(r.target_prompt));
