@@ -48,7 +48,8 @@ public final class ModelsCommand implements Runnable {
                 out.printf("  %-28s %,14d bytes  %s%n", p.getFileName().toString().replaceFirst("\\.gguf$", ""),
                         Files.isDirectory(p) ? 0 : Files.size(p), p);
             out.println("catalog (linlens models fetch NAME):");
-            for (var e : ModelCache.CATALOG.values()) out.printf("  %-28s %s%n", e.name(), e.description());
+            // by name: Map.of has no iteration order
+            for (var e : new java.util.TreeMap<>(ModelCache.CATALOG).values()) out.printf("  %-28s %s%n", e.name(), e.description());
             return 0;
         }
     }

@@ -1,0 +1,141 @@
+package linlens.analysis;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import linlens.blas.Arith;
+import linlens.format.Npy;
+import linlens.linear.DetachedSystem;
+import linlens.linear.Precision;
+import linlens.linear.Site;
+import linlens.model.ForwardPass;
+import linlens.model.ForwardTrace;
+import linlens.model.MlpPath;
+import linlens.model.Progress;
+import linlens.model.Transformer;
+import linlens.testing.RealModel;
+import linlens.testing.TestModels;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The layer analysis's per-site affine maps on a model with biases, Qwen2.5-Coder 0.5B: at each
+ * site (attn, mlp, layer of layers 0, 11, 23) the frozen-normed output is J·input + c, with c
+ * from {@link DetachedSystem#siteConstant} (the frozen system on a zero input with its biases
+ * on). Checked against torch (reference/make_qwen_fixtures.py jacobians, case fib): the site
+ * output, J·V of the cumulative Jacobian for two random tangents, and both constants (torch's
+ * c = output − J·input by forward-mode jvp, cumulative w.r.t. the embeddings and layer-wise w.r.t.
+ * the stream entering the layer); then each site's reconstruction in fp64 and fp32, and the
+ * analysis's own reported errors.
+ */
+@RealModel
+class QwenLayerSitesTest {
+    static final double FP64_TOL = 1e-11, FP32_TOL = 1e-5;
+
+    @Test
+    void siteMapsAndConstantsMatchTorch() throws Exception {
+        Path dir = Path.of(getClass().getResource("/reference/qwen2.5-coder-0.5b/jacobian/fib/meta.json").toURI()).getParent();
+        var meta = new ObjectMapper().readTree(dir.resolve("meta.json").toFile());
+        assertEquals(TestModels.QWEN_SHA256, meta.get("model_sha256").asText());
+        Transformer m = TestModels.qwen();
+        int[] ids = m.tokenizer().encode(meta.get("prompt").asText());
+        ForwardTrace tr = new ForwardPass(m).run(ids);
+        int d = m.config().dim(), checked = 0;
+        Npy.Array tangents = Npy.read(dir.resolve("V.npy"));
+        int k = tangents.shape()[1];
+        for (var layerNode : meta.get("sites").get("layers"))
+            for (var siteNode : meta.get("sites").get("sites")) {
+                int l = layerNode.asInt();
+                Site site = Site.parse(siteNode.asText());
+                String tag = "L" + l + "_" + site.key;
+                double[] yRef = Npy.read(dir.resolve(tag + "_y.npy")).values();
+                double[] jvRef = Npy.read(dir.resolve(tag + "_JV.npy")).values();
+                double[] cCumRef = Npy.read(dir.resolve(tag + "_c_cumulative.npy")).values();
+                double[] cLwRef = Npy.read(dir.resolve(tag + "_c_layerwise.npy")).values();
+                double[] siteVec = LayerAnalysis.siteVector(tr, l, site, d);
+                double[] scale = LayerAnalysis.finalNormScale(m, siteVec);
+                double[] y = new double[d];
+                for (int j = 0; j < d; j++) y[j] = siteVec[j] * scale[j];
+                double yMax = maxAbs(yRef);
+                assertTrue(maxDiff(y, yRef) <= 1e-9 * yMax, tag + " output differs from torch by " + maxDiff(y, yRef));
+                for (Arith<?> ar : new Arith<?>[]{Arith.F64, Arith.F32}) {
+                    double tol = ar == Arith.F64 ? FP64_TOL : FP32_TOL;
+                    double[] e = errors(new DetachedSystem<>(m, tr, MlpPath.UP, ar), tr, l, site, scale, tangents.values(), k,
+                            jvRef, cCumRef, cLwRef, y);
+                    System.out.printf("qwen %s %s: J·V %.2e  c cumulative %.2e (|c|/|y| %.3f)  c layer-wise %.2e  "
+                                    + "reconstruction cumulative %.2e layer-wise %.2e%n", tag, ar.name(), e[0], e[1],
+                            norm(cCumRef) / norm(yRef), e[2], e[3], e[4]);
+                    assertTrue(e[0] <= tol, tag + " " + ar.name() + " J·V differs from torch by " + e[0]);
+                    assertTrue(e[1] <= tol, tag + " " + ar.name() + " cumulative constant differs from torch by " + e[1]);
+                    assertTrue(e[2] <= tol, tag + " " + ar.name() + " layer-wise constant differs from torch by " + e[2]);
+                    double bound = ar == Arith.F64 ? 1e-12 : 1e-5;
+                    assertTrue(e[3] <= bound && e[4] <= bound, tag + " " + ar.name() + " reconstruction " + e[3] + ", " + e[4]);
+                    checked++;
+                }
+            }
+        assertEquals(3 * 3 * 2, checked);
+    }
+
+    /** {J·V, c cumulative, c layer-wise (relative to the largest reference entry), reconstruction cumulative, layer-wise (relative)}. */
+    private static <A> double[] errors(DetachedSystem<A> sys, ForwardTrace tr, int l, Site site, double[] scale, double[] tangents,
+                                       int k, double[] jvRef, double[] cCumRef, double[] cLwRef, double[] y) {
+        Arith<A> ar = sys.arith();
+        int d = sys.dim();
+        A outScale = ar.fromDoubles(scale);
+        double[] jv = scaled(LayerAnalysis.toDoubles(ar, sys.jvpSite(0, l, site, ar.fromDoubles(tangents), k), k * d), scale);
+        double[] cCum = LayerAnalysis.toDoubles(ar, sys.siteConstant(0, l, site, outScale), d);
+        double[] cLw = LayerAnalysis.toDoubles(ar, sys.siteConstant(l, l, site, outScale), d);
+        double[] cum = scaled(LayerAnalysis.toDoubles(ar, sys.jvpSite(0, l, site, ar.fromDoubles(tr.x()), 1), d), scale);
+        double[] lw = scaled(LayerAnalysis.toDoubles(ar, sys.jvpSite(l, l, site, ar.fromDoubles(tr.resid()[l]), 1), d), scale);
+        for (int j = 0; j < d; j++) { cum[j] += cCum[j]; lw[j] += cLw[j]; }
+        double yMax = maxAbs(y);
+        return new double[]{maxDiff(jv, jvRef) / maxAbs(jvRef), maxDiff(cCum, cCumRef) / yMax, maxDiff(cLw, cLwRef) / yMax,
+                Vectors.relativeError(cum, y), Vectors.relativeError(lw, y)};
+    }
+
+    /** The analysis itself (matrix-free: a materialized J of this model is 896 sweeps a site) reports each site's reconstruction with its constant. */
+    @Test
+    void theAnalysisReportsExactReconstructionAtEverySite() {
+        Transformer m = TestModels.qwen();
+        String prompt = "def fib(n):";
+        ForwardTrace tr = new ForwardPass(m).run(m.tokenizer().encode(prompt));
+        for (Precision p : new Precision[]{Precision.FP64, Precision.FP32}) {
+            var o = new LayerAnalysis.Options(new int[]{0, 23}, List.of(Site.values()), p, MlpPath.UP, 1, 3).matrixFree(2);
+            var r = new LayerAnalysis().run(PromptContext.of(m, prompt, tr), o, Progress.NONE, ArraySink.NONE);
+            assertEquals(6, r.sites().size());
+            double bound = p == Precision.FP64 ? 1e-12 : 1e-5;
+            for (var s : r.sites()) {
+                System.out.printf("qwen layers %s L%d %s: cumulative %.2e layer-wise %.2e%n", p, s.layer(), s.key(),
+                        s.cumulative().relativeError(), s.layerwise().relativeError());
+                assertTrue(s.cumulative().relativeError() <= bound, s.layer() + s.key() + " cumulative " + s.cumulative().relativeError());
+                assertTrue(s.layerwise().relativeError() <= bound, s.layer() + s.key() + " layer-wise " + s.layerwise().relativeError());
+            }
+        }
+    }
+
+    private static double[] scaled(double[] rows, double[] scale) {
+        for (int i = 0; i < rows.length; i++) rows[i] *= scale[i % scale.length];
+        return rows;
+    }
+
+    private static double maxDiff(double[] a, double[] b) {
+        assertEquals(b.length, a.length);
+        double m = 0;
+        for (int i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+        return m;
+    }
+
+    private static double maxAbs(double[] a) {
+        double m = 0;
+        for (double v : a) m = Math.max(m, Math.abs(v));
+        return m;
+    }
+
+    private static double norm(double[] v) {
+        double s = 0;
+        for (double e : v) s += e * e;
+        return Math.sqrt(s);
+    }
+}
