@@ -86,9 +86,16 @@ class QwenDetachedSystemTest {
         A u = ar.alloc(rows.length * d);
         for (int r = 0; r < rows.length; r++) ar.set(u, r * d + (int) rows[r], 1.0);
         double[] jRows = toDoubles(ar, s.vjp(u, rows.length));
-        double[] jv = toDoubles(ar, s.jvp(ar.fromDoubles(tangents), k));
+        // one forward sweep for the k tangents and x: (n, k+1, d), x the last of each position's rows
+        int n = tr.n();
+        double[] vx = new double[n * (k + 1) * d];
+        for (int t = 0; t < n; t++) {
+            System.arraycopy(tangents, t * k * d, vx, t * (k + 1) * d, k * d);
+            System.arraycopy(tr.x(), t * d, vx, (t * (k + 1) + k) * d, d);
+        }
+        double[] jvx = toDoubles(ar, s.jvp(ar.fromDoubles(vx), k + 1));
+        double[] jv = java.util.Arrays.copyOf(jvx, k * d), recon = java.util.Arrays.copyOfRange(jvx, k * d, (k + 1) * d);
         double[] c = toDoubles(ar, s.constant());
-        double[] recon = toDoubles(ar, s.jvp(ar.fromDoubles(tr.x()), 1));
         for (int i = 0; i < d; i++) recon[i] += c[i];
         return new double[]{maxAbs(diff(jRows, jRowsRef)) / maxAbs(jRowsRef), maxAbs(diff(jv, jvRef)) / maxAbs(jvRef),
                 maxAbs(diff(c, cRef)) / maxAbs(tr.y()), Vectors.relativeError(recon, tr.y())};
@@ -96,8 +103,7 @@ class QwenDetachedSystemTest {
 
     /** Σ J_i x_i + c = y through one forward sweep each, both MLP paths, both precisions, on prompts the fixture does not hold. */
     @ParameterizedTest
-    @ValueSource(strings = {"The bridge out of Marin is the", "def fib(n):\n    return", "1, 2, 3, 5, 8, 13,",
-            "<|im_start|>user\nWhy is the sky blue?<|im_end|>\n<|im_start|>assistant\n"})
+    @ValueSource(strings = {"The bridge out of Marin is the", "<|im_start|>user\nWhy is the sky blue?<|im_end|>\n<|im_start|>assistant\n"})
     void everyPromptAndBothMlpPathsReconstructExactly(String prompt) {
         Transformer m = TestModels.qwen();
         ForwardTrace tr = new ForwardPass(m).run(Prompts.encode(m, prompt));
