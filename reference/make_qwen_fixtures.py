@@ -80,6 +80,16 @@ def tokenize(llm, text):
     return [int(i) for i in llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)]
 
 
+_REF = {}
+
+
+def reference():
+    """The fp64 reference, built once per process (dequantizing the file takes a while)."""
+    if "model" not in _REF:
+        _REF["model"] = Qwen2Ref(QWEN_PATH)
+    return _REF["model"]
+
+
 def save(path, arr, dtype="<f8"):
     np.save(path, np.ascontiguousarray(np.asarray(arr, dtype=dtype)), allow_pickle=False)
 
@@ -149,9 +159,8 @@ def logits(sha):
         f32 = os.path.join(td, "qwen-f32.gguf")
         f32_copy(f32)
         lc32 = llama_logits(f32, prompts_ids)
-    ref = Qwen2Ref(QWEN_PATH)
-    tr = [ref.logits_last(ids).numpy() for ids in prompts_ids]
-    del ref
+    tr = [reference().logits_last(ids).numpy() for ids in prompts_ids]
+    _REF.clear()  # room for transformers' copy
     try:
         hf = transformers_logits(prompts_ids)
         hf_note = "transformers float64 on the GGUF (gguf dequantization)"
@@ -193,7 +202,7 @@ def jvp(f, x, v):
 
 def jacobians(sha):
     vocab = llama(QWEN_PATH, vocab_only=True)
-    ref = Qwen2Ref(QWEN_PATH)
+    ref = reference()
     d = ref.d
     rows = np.sort(np.random.default_rng(ROWS_SEED).choice(d, N_ROWS, replace=False)).astype(np.int64)
     for case, prompt in JACOBIAN_CASES.items():
@@ -251,7 +260,7 @@ def jacobians(sha):
 
 def main(parts):
     sha = check_qwen_model()
-    for part in parts or ["tokens", "logits", "jacobians"]:
+    for part in parts or ["tokens", "jacobians", "logits"]:
         {"tokens": tokens, "logits": logits, "jacobians": jacobians}[part](sha)
 
 

@@ -101,9 +101,9 @@ class QwenDetachedSystemTest {
                 maxAbs(diff(c, cRef)) / maxAbs(tr.y()), Vectors.relativeError(recon, tr.y())};
     }
 
-    /** Σ J_i x_i + c = y through one forward sweep each, both MLP paths, both precisions, on prompts the fixture does not hold. */
+    /** Σ J_i x_i + c = y through one forward sweep each, both MLP paths, both precisions, on a chat prompt the fixture does not hold. */
     @ParameterizedTest
-    @ValueSource(strings = {"The bridge out of Marin is the", "<|im_start|>user\nWhy is the sky blue?<|im_end|>\n<|im_start|>assistant\n"})
+    @ValueSource(strings = {"<|im_start|>user\nWhy is the sky blue?<|im_end|>\n<|im_start|>assistant\n"})
     void everyPromptAndBothMlpPathsReconstructExactly(String prompt) {
         Transformer m = TestModels.qwen();
         ForwardTrace tr = new ForwardPass(m).run(Prompts.encode(m, prompt));
