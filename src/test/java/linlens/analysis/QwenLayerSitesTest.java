@@ -124,17 +124,15 @@ class QwenLayerSitesTest {
         Transformer m = TestModels.qwen();
         String prompt = "def fib(n):";
         ForwardTrace tr = new ForwardPass(m).run(m.tokenizer().encode(prompt));
-        for (Precision p : new Precision[]{Precision.FP64, Precision.FP32}) {
-            var o = new LayerAnalysis.Options(new int[]{0}, List.of(Site.values()), p, MlpPath.UP, 1, 3).matrixFree(2);
-            var r = new LayerAnalysis().run(PromptContext.of(m, prompt, tr), o, Progress.NONE, ArraySink.NONE);
-            assertEquals(3, r.sites().size());
-            double bound = p == Precision.FP64 ? 1e-12 : 1e-5;
-            for (var s : r.sites()) {
-                System.out.printf("qwen layers %s L%d %s: cumulative %.2e layer-wise %.2e%n", p, s.layer(), s.key(),
-                        s.cumulative().relativeError(), s.layerwise().relativeError());
-                assertTrue(s.cumulative().relativeError() <= bound, s.layer() + s.key() + " cumulative " + s.cumulative().relativeError());
-                assertTrue(s.layerwise().relativeError() <= bound, s.layer() + s.key() + " layer-wise " + s.layerwise().relativeError());
-            }
+        // fp64 only: its bound is the sharp one, and each matrix-free run costs CI time (fp32 is checked above)
+        var o = new LayerAnalysis.Options(new int[]{0}, List.of(Site.values()), Precision.FP64, MlpPath.UP, 1, 3).matrixFree(2);
+        var r = new LayerAnalysis().run(PromptContext.of(m, prompt, tr), o, Progress.NONE, ArraySink.NONE);
+        assertEquals(3, r.sites().size());
+        for (var s : r.sites()) {
+            System.out.printf("qwen layers fp64 L%d %s: cumulative %.2e layer-wise %.2e%n", s.layer(), s.key(),
+                    s.cumulative().relativeError(), s.layerwise().relativeError());
+            assertTrue(s.cumulative().relativeError() <= 1e-12, s.layer() + s.key() + " cumulative " + s.cumulative().relativeError());
+            assertTrue(s.layerwise().relativeError() <= 1e-12, s.layer() + s.key() + " layer-wise " + s.layerwise().relativeError());
         }
     }
 

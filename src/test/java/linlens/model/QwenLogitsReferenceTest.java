@@ -20,13 +20,13 @@ import static org.junit.jupiter.api.Assertions.*;
  * against llama.cpp on the Q4_K_M file, llama.cpp on an F32 copy of it, and reference/qwen2_torch.py
  * in fp64 on the same exactly dequantized weights (reference/make_qwen_fixtures.py logits).
  *
- * <p>Tolerances as in {@link LogitsReferenceTest}: fp64 against fp64 agrees to rounding; llama.cpp's
- * F32 copy differs by fp32 rounding over 24 layers; on the Q4_K_M file its 8-bit activations move
- * logits by up to about 1 (the fixture's max_abs_diff records each).
+ * <p>Tolerances: fp64 against fp64 agrees to rounding (seen: 1e-13; tolerance 1e-9); llama.cpp's F32 copy differs by fp32
+ * rounding (seen: at most 5e-5; tolerance 1e-3); on the Q4_K_M file its 8-bit activations move
+ * logits by up to 0.55 on these prompts (tolerance 1.0). The fixture's max_abs_diff records each.
  */
 @RealModel
 class QwenLogitsReferenceTest {
-    static final double TORCH_TOL = 1e-4, LLAMA_F32_TOL = 0.05, LLAMA_Q_TOL = 2.0;
+    static final double TORCH_TOL = 1e-9, LLAMA_F32_TOL = 1e-3, LLAMA_Q_TOL = 1.0;
     static JsonNode fixture;
 
     @BeforeAll
