@@ -68,3 +68,21 @@ def load_llama(vocab_only=False, n_ctx=512):
 def tokenize(llm, text):
     """Token ids exactly as llama.cpp produces them: BOS added, special tokens parsed."""
     return llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)
+
+
+# The second real family: Qwen2.5-Coder 0.5B Instruct, GGUF Q4_K_M ('linlens models fetch qwen2.5-coder-0.5b').
+QWEN_PATH = Path(os.environ.get(
+    "LINLENS_QWEN25_CODER_05B",
+    str(Path.home() / ".cache" / "linlens" / "models" / "qwen2.5-coder-0.5b.gguf")))
+QWEN_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+QWEN_FIXTURE_DIR = REPO_ROOT / "src" / "test" / "resources" / "reference" / "qwen2.5-coder-0.5b"
+
+
+def check_qwen_model():
+    """As check_model, for the Qwen file."""
+    if not QWEN_PATH.exists():
+        sys.exit(f"model not found: {QWEN_PATH} (set LINLENS_QWEN25_CODER_05B)")
+    got = sha256_of(QWEN_PATH)
+    if got != QWEN_SHA256:
+        sys.exit(f"model sha256 mismatch: {got} != {QWEN_SHA256}")
+    return got

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates every fixture under src/test/resources/reference/gemma-3-270m/ and checks them.
+# Regenerates every fixture under src/test/resources/reference/gemma-3-270m/ and checks them, then
+# those of src/test/resources/reference/qwen2.5-coder-0.5b/ (the Qwen model: LINLENS_QWEN25_CODER_05B
+# or ~/.cache/linlens/models/qwen2.5-coder-0.5b.gguf; about 25 minutes on 2 busy cores).
 # Needs the venv (setup_env.sh) and the model (LINLENS_GEMMA3_270M or
 # ~/.cache/linlens/models/gemma-3-270m.gguf, sha256 checked). About 5 minutes on 2 cores.
 set -euo pipefail
@@ -10,3 +12,4 @@ cd "$HERE"
 "$PYBIN" make_logits.py
 "$PYBIN" make_jacobians.py
 "$PYBIN" verify_fixtures.py
+"$PYBIN" make_qwen_fixtures.py

