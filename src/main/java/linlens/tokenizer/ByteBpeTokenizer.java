@@ -10,53 +10,19 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
- * GPT-2 style byte-level BPE ({@code tokenizer.ggml.model = "gpt2"}: Llama 3, Qwen, OLMo, Phi 4...),
- * as llama.cpp does it: special tokens split out first; each text fragment cut into words by the
- * pre-tokenizer regex that {@code tokenizer.ggml.pre} names; each word's UTF-8 bytes written with
- * GPT-2's byte-to-character map and merged pairwise by merge rank (lowest first, leftmost on ties),
- * a word that is itself a token taken whole where the pre-tokenizer asks for it (Llama 3).
- * Not reproduced: llama.cpp's multi-regex pre-tokenizers (such as "default"), which are refused.
+ * GPT-2 style byte-level BPE ({@code tokenizer.ggml.model = "gpt2"}: Llama 3, Qwen, OLMo, Phi 4,
+ * DeepSeek, StarCoder, Falcon...), as llama.cpp does it: special tokens split out first; each text
+ * fragment cut into words by the pre-tokenizer that {@code tokenizer.ggml.pre} names (every name
+ * llama.cpp accepts, one regex or several in sequence: {@link PreTokenizer}); each word's UTF-8
+ * bytes written with GPT-2's byte-to-character map and merged pairwise by merge rank (lowest first,
+ * leftmost on ties), a word that is itself a token taken whole where the pre-tokenizer asks for it
+ * (Llama 3, Tekken...). Names llama.cpp runs without the byte map (gemma4, sarvam-moe,
+ * whitespace: SentencePiece-style BPE over raw UTF-8) and names llama.cpp does not know are
+ * refused with one line.
  */
 public final class ByteBpeTokenizer implements Tokenizer {
-    /** llama.cpp's pre-tokenizers (regexes as llama.cpp adapts them), by {@code tokenizer.ggml.pre}. */
-    enum Pre {
-        LLAMA3("(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}"
-                + "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"),
-        QWEN2("(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}"
-                + "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"),
-        GPT2("'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)"),
-        GPT4O("[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+"
-                + "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?"
-                + "|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*"
-                + "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?"
-                + "|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+");
-
-        final Pattern pattern;
-
-        Pre(String regex) { pattern = Pattern.compile(regex, Pattern.UNICODE_CHARACTER_CLASS); }
-    }
-
-    /** A {@code tokenizer.ggml.pre} name: its regex, whether whole-word tokens skip the merges, BOS by default. */
-    record PreName(Pre pre, boolean ignoreMerges, boolean addBos) {}
-
-    private static final Map<String, PreName> PRE_NAMES = Map.ofEntries(
-            Map.entry("llama3", new PreName(Pre.LLAMA3, true, true)),
-            Map.entry("llama-v3", new PreName(Pre.LLAMA3, true, true)),
-            Map.entry("llama-bpe", new PreName(Pre.LLAMA3, true, true)),
-            Map.entry("dbrx", new PreName(Pre.LLAMA3, false, false)),
-            Map.entry("smaug-bpe", new PreName(Pre.LLAMA3, false, false)),
-            Map.entry("qwen2", new PreName(Pre.QWEN2, false, false)),
-            Map.entry("deepseek-r1-qwen", new PreName(Pre.QWEN2, false, false)),
-            Map.entry("gpt-2", new PreName(Pre.GPT2, false, false)),
-            Map.entry("phi-2", new PreName(Pre.GPT2, false, false)),
-            Map.entry("olmo", new PreName(Pre.GPT2, false, false)),
-            Map.entry("gpt-4o", new PreName(Pre.GPT4O, false, false)),
-            Map.entry("llama4", new PreName(Pre.GPT4O, false, false)));
-
     private static final char[] BYTE_CHAR = new char[256];
     private static final Map<Character, Integer> CHAR_BYTE = new HashMap<>();
     static {
@@ -71,13 +37,13 @@ public final class ByteBpeTokenizer implements Tokenizer {
 
     private final Vocabulary vocab;
     private final Map<String, Integer> mergeRank = new HashMap<>();
-    private final Pattern pre;
+    private final PreTokenizer.Type pre;
     private final boolean ignoreMerges;
     private final SpecialSplitter splitter;
     private final int[] byteToken = new int[256]; // byte value -> the token of its GPT-2 character
 
     /** @param src the model file, for errors */
-    ByteBpeTokenizer(Vocabulary vocab, String[] merges, Pre pre, boolean ignoreMerges, String src) {
+    ByteBpeTokenizer(Vocabulary vocab, String[] merges, PreTokenizer.Type pre, boolean ignoreMerges, String src) {
         this.vocab = vocab;
         // every byte must have its token: text the merges do not cover falls back to bytes
         for (int b = 0; b < 256; b++) {
@@ -98,26 +64,37 @@ public final class ByteBpeTokenizer implements Tokenizer {
                             + TokenizerJsonValidator.quote(part) + ", which is not in tokenizer.ggml.tokens");
             mergeRank.put(m, i);
         }
-        this.pre = pre.pattern;
+        this.pre = pre;
         this.ignoreMerges = ignoreMerges;
         this.splitter = new SpecialSplitter(vocab);
     }
 
-    /** llama.cpp's defaults for BPE vocabularies: BOS and EOS 11 where not given; BOS added per pre-tokenizer. */
+    /**
+     * llama.cpp's defaults for BPE vocabularies: BOS and EOS 11 where not given (no default BOS for
+     * ChatGLM's names); BOS added per pre-tokenizer name; no {@code tokenizer.ggml.pre}: "default".
+     */
     static ByteBpeTokenizer fromGguf(GgufFile gguf) {
-        String preName = gguf.has("tokenizer.ggml.pre") ? gguf.string("tokenizer.ggml.pre") : "(none)";
-        PreName p = PRE_NAMES.get(preName);
+        String preName = gguf.has("tokenizer.ggml.pre") ? gguf.string("tokenizer.ggml.pre") : "default";
+        PreTokenizer.Name p = PreTokenizer.names().get(preName);
         if (p == null)
             throw new ModelFormatException(gguf.path() + ": unsupported BPE pre-tokenizer '" + preName
-                    + "' (supported: " + String.join(", ", new java.util.TreeSet<>(PRE_NAMES.keySet())) + ")");
+                    + "' (supported: " + String.join(", ", supportedNames()) + ")");
+        if (!p.type().byteLevel)
+            throw new ModelFormatException(gguf.path() + ": unsupported BPE pre-tokenizer '" + preName
+                    + "': llama.cpp runs it as SentencePiece-style BPE over raw UTF-8, not byte-level BPE, which linlens does not implement");
         if (!gguf.has("tokenizer.ggml.merges"))
             throw new ModelFormatException(gguf.path() + ": BPE tokenizer without merges (tokenizer.ggml.merges)");
-        Vocabulary v = Vocabulary.fromGguf(gguf, 11, 11, -1, p.addBos(), false);
+        Vocabulary v = Vocabulary.fromGguf(gguf, p.noDefaultBos() ? -1 : 11, 11, -1, p.addBos(), false);
         if (!(gguf.metadata().get("tokenizer.ggml.merges") instanceof String[] merges))
             throw new ModelFormatException(gguf.path() + ": tokenizer.ggml.merges is not an array of strings");
         if (merges.length > Vocabulary.MAX_TOKENS)
             throw new ModelFormatException(gguf.path() + ": tokenizer.ggml.merges has " + merges.length + " entries, more than " + Vocabulary.MAX_TOKENS);
-        return new ByteBpeTokenizer(v, merges, p.pre(), p.ignoreMerges(), gguf.path().toString());
+        return new ByteBpeTokenizer(v, merges, p.type(), p.ignoreMerges(), gguf.path().toString());
+    }
+
+    /** The names of the pre-tokenizers this class runs, sorted. */
+    static List<String> supportedNames() {
+        return PreTokenizer.names().entrySet().stream().filter(e -> e.getValue().type().byteLevel).map(Map.Entry::getKey).toList();
     }
 
     @Override public int vocabSize() { return vocab.size(); }
@@ -131,15 +108,8 @@ public final class ByteBpeTokenizer implements Tokenizer {
         if (addSpecial && vocab.addBos) out.add(vocab.bos);
         for (SpecialSplitter.Fragment f : splitter.split(text, parseSpecial)) {
             if (!f.isText()) { out.add(f.token()); continue; }
-            // text between regex matches is a word of its own, as in llama.cpp's split
-            Matcher m = pre.matcher(text).region(f.start(), f.end());
-            int at = f.start();
-            while (m.find()) {
-                if (m.start() > at) word(text.substring(at, m.start()), out);
-                word(m.group(), out);
-                at = m.end();
-            }
-            if (at < f.end()) word(text.substring(at, f.end()), out);
+            int[] words = PreTokenizer.words(pre, text, f.start(), f.end());
+            for (int i = 0; i + 1 < words.length; i++) word(text.substring(words[i], words[i + 1]), out);
         }
         if (addSpecial && vocab.addEos) out.add(vocab.eos);
         return out.stream().mapToInt(Integer::intValue).toArray();
