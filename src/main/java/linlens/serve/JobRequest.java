@@ -118,6 +118,9 @@ public record JobRequest(String analysis, String model, List<String> prompts, Re
             return new JobRequest(name, model, prompts, options, chat);
         } catch (OptionException e) {
             throw new ApiException(400, e.render(OptionException.API));
+        } catch (linlens.model.InputException e) {
+            // an option naming what does not exist, such as an unknown concept
+            throw new ApiException(400, e.getMessage());
         }
     }
 

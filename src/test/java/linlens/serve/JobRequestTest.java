@@ -62,6 +62,9 @@ class JobRequestTest {
     @Test
     void wrongTypesNullsAndOutOfRangeNumbersAreRefused() {
         String base = "\"prompts\":[\"a\"]";
+        // an option naming what does not exist (found by the job-request fuzz target)
+        refused("{\"model\":\"m\"," + base + ",\"concept\":\"ate\"}", 400, "unknown concept \"ate\"");
+        refused("{\"model\":\"m\"," + base + ",\"analysis\":\"layers\",\"concept\":\"no-such\"}", 400, "unknown concept \"no-such\"");
         refused("{" + base + "}", 400, "missing 'model'");
         refused("{\"model\":null," + base + "}", 400, "'model' must be a string, not null");
         refused("{\"model\":7," + base + "}", 400, "'model' must be a string");
