@@ -97,6 +97,8 @@
       el('h2', {}, JSON.stringify(p)), el('div', { class: 'downloads' }), el('div', { class: 'figures' }))));
   }
 
+  const ENDED = ['done', 'failed', 'cancelled'];
+
   function showProgress(s) {
     const box = $('progress');
     box.hidden = false;
@@ -105,7 +107,8 @@
     const of = s.results.length > 1 ? 'prompt ' + (s.current_prompt + 1) + ' of ' + s.results.length + ': ' : '';
     box.querySelector('.label').textContent = s.state === 'queued' ? 'queued, position ' + s.queue_position
       : s.state === 'running' ? of + s.stage + (s.total > 1 ? ' ' + s.done + '/' + s.total : '') : s.state;
-    document.body.dataset.state = s.state;
+    // an ended job's state is set once its results are drawn (poll), so "done" means they are on the page
+    if (!ENDED.includes(s.state)) document.body.dataset.state = s.state;
   }
 
   async function draw(s) {
@@ -134,7 +137,8 @@
       if (!job || job.id !== id) return;
       showProgress(s);
       await draw(s);
-      if (['done', 'failed', 'cancelled'].includes(s.state)) {
+      if (ENDED.includes(s.state)) {
+        document.body.dataset.state = s.state;
         // a refusal shown meanwhile ("busy") no longer applies once the job ends
         message(s.state === 'failed' ? s.error : s.state === 'cancelled' ? 'Cancelled.' : '');
         finish();
