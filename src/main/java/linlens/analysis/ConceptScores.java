@@ -105,12 +105,8 @@ public final class ConceptScores implements Analysis<ConceptScores.Options> {
         double[] w = space.readout();
         double logit = space.logit(tr.y());
         var split = linlens.analysis.Attribution.splitOverPositions(sys, tr, w);
-        List<PositionScore> positions = new ArrayList<>();
-        double sum = split.constant();
-        for (int t = 0; t < tr.n(); t++) {
-            positions.add(new PositionScore(t, tr.ids()[t], m.tokenizer().decode(tr.ids()[t]), split.perPosition()[t]));
-            sum += split.perPosition()[t];
-        }
+        List<PositionScore> positions = positionScores(split.perPosition(), tr, m);
+        double sum = sumFrom(split.constant(), split.perPosition());
         return new Reading(space.info(), logit, positions, split.constant(), relative(sum, logit),
                 Share.of(space, last.singularValues(), last.u()), Share.of(space, combined.singularValues(), combined.u()));
     }
@@ -125,6 +121,21 @@ public final class ConceptScores implements Analysis<ConceptScores.Options> {
         }
 
         private static double share(ConceptSpace space, Spectrum s) { return space.spectralShare(s.singularValues(), s.u()); }
+    }
+
+    /** start + Σ values, in order (the sum the scans have always recorded). */
+    private static double sumFrom(double start, double[] values) {
+        double s = start;
+        for (double v : values) s += v;
+        return s;
+    }
+
+    /** Each position's share of the concept logit, with its token. */
+    private static List<PositionScore> positionScores(double[] perPosition, ForwardTrace tr, Transformer m) {
+        List<PositionScore> positions = new ArrayList<>();
+        for (int t = 0; t < tr.n(); t++)
+            positions.add(new PositionScore(t, tr.ids()[t], m.tokenizer().decode(tr.ids()[t]), perPosition[t]));
+        return positions;
     }
 
     /** The concept a {@code --concept} option names, resolved on the model (null: none asked). */
@@ -214,12 +225,8 @@ public final class ConceptScores implements Analysis<ConceptScores.Options> {
         progress.update("positions", 0, 1);
         DetachedSystem<A> sys = new DetachedSystem<>(m, tr, o.mlpPath(), ar);
         var split = linlens.analysis.Attribution.splitOverPositions(sys, tr, w);
-        List<PositionScore> positions = new ArrayList<>();
-        double sum = split.constant();
-        for (int t = 0; t < n; t++) {
-            positions.add(new PositionScore(t, tr.ids()[t], m.tokenizer().decode(tr.ids()[t]), split.perPosition()[t]));
-            sum += split.perPosition()[t];
-        }
+        List<PositionScore> positions = positionScores(split.perPosition(), tr, m);
+        double sum = sumFrom(split.constant(), split.perPosition());
         progress.update("positions", 1, 1);
 
         // components: y = fs ⊙ (x_T + Σ_l attn_l[T] + mlp_l[T]) with fs the final norm's frozen scales at T
