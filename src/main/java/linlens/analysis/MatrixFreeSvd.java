@@ -17,8 +17,8 @@ import java.util.Random;
  * <p>The operator ({@link Operator}) is a Jacobian restricted to a set of input positions: one
  * position t gives J_t (d×d); all positions give the tokens-combined [J_0 … J_T] (d × n·d).
  * {@link JacobianOperator} has the final output's J and every layer site's cumulative and
- * layer-wise J (METHOD.md section 5). Each sweep carries ℓ = k +
- * oversampling vectors (the last one ℓ·(q+1)), so memory is O(k·n·d) and J is never formed.
+ * layer-wise J (METHOD.md section 5). Each of the 2q+2 sweeps carries ℓ = k + oversampling
+ * vectors, so memory is O(q·k·n·d) and J is never formed.
  * The small dense steps (orthonormalization, the SVD of the ℓ-row projection) run in fp64.
  */
 public final class MatrixFreeSvd {
@@ -92,21 +92,25 @@ public final class MatrixFreeSvd {
         Random rnd = new Random(seed);
         double[] omega = new double[l * cols];
         for (int i = 0; i < omega.length; i++) omega[i] = rnd.nextGaussian();
-        int sweeps = 0;
-        double[] krylov = new double[blocks * l * d];                // blocks of the range basis, as rows
-        double[] q = orthonormalRows(op.times(omega, l), l, d);
-        sweeps++;
-        System.arraycopy(q, 0, krylov, 0, l * d);
-        for (int b = 1; b < blocks; b++) {
-            double[] z = orthonormalRows(op.transposeTimes(q, l), l, cols);
-            q = orthonormalRows(op.times(z, l), l, d);
-            sweeps += 2;
-            System.arraycopy(q, 0, krylov, b * l * d, l * d);
-        }
         int r = blocks * l;
-        q = orthonormalRows(krylov, r, d);
-        double[] b = op.transposeTimes(q, r);                          // B = Qᵀ J, r × cols
-        sweeps++;
+        // The range basis Q = [Q_0 … Q_q] (r × d, rows) is built block by block, each block
+        // orthonormalized against all before it, so Q's rows stay orthonormal; the reverse sweep
+        // that takes Q_b to the next block, Jᵀ Q_b, is also block b of B = Qᵀ J. So B costs no
+        // sweep of its own: 2q+2 sweeps of ℓ vectors in all (the textbook order forms B by one more
+        // sweep of all (q+1)·ℓ rows). The span is the same Krylov space [JΩ, (JJᵀ)JΩ, …].
+        double[] q = new double[r * d], b = new double[r * cols];
+        System.arraycopy(orthonormalRows(op.times(omega, l), l, d), 0, q, 0, l * d);
+        int sweeps = 1;
+        for (int blk = 0; blk < blocks; blk++) {
+            double[] qb = java.util.Arrays.copyOfRange(q, blk * l * d, (blk + 1) * l * d);
+            double[] jtq = op.transposeTimes(qb, l);                  // Jᵀ Q_b: block blk of B (ℓ × cols)
+            sweeps++;
+            System.arraycopy(jtq, 0, b, blk * l * cols, l * cols);
+            if (blk + 1 == blocks) break;
+            double[] z = op.times(orthonormalRows(jtq, l, cols), l);  // J Jᵀ Q_b, up to a change of basis
+            sweeps++;
+            System.arraycopy(orthonormalAgainst(z, l, q, (blk + 1) * l, d), 0, q, (blk + 1) * l * d, l * d);
+        }
         double[] s = new double[r], ub = new double[r * r], vt = new double[r * cols];
         Svd.requireFinite(b);
         Blas.dgesdd(r, cols, b, s, ub, vt);
@@ -139,6 +143,23 @@ public final class MatrixFreeSvd {
         double[] angles = new double[r];
         for (int i = 0; i < r; i++) angles[i] = Math.acos(Math.min(1.0, cos[i]));
         return angles;
+    }
+
+    /**
+     * The rows of z (rows × cols) made orthogonal to the first {@code done} rows of q (orthonormal),
+     * by two passes of block Gram-Schmidt (twice is enough in fp64), then orthonormal among
+     * themselves: the next block of a basis whose earlier blocks are q's.
+     */
+    static double[] orthonormalAgainst(double[] z, int rows, double[] q, int done, int cols) {
+        double[] c = new double[rows * done];
+        for (int pass = 0; pass < 2; pass++) {
+            Blas.dgemm(false, true, rows, done, cols, 1.0, z, 0, cols, q, 0, cols, 0.0, c, 0, done);
+            Blas.dgemm(false, false, rows, cols, done, -1.0, c, 0, done, q, 0, cols, 1.0, z, 0, cols);
+        }
+        double[] out = orthonormalRows(z, rows, cols);
+        Blas.dgemm(false, true, rows, done, cols, 1.0, out, 0, cols, q, 0, cols, 0.0, c, 0, done);
+        Blas.dgemm(false, false, rows, cols, done, -1.0, c, 0, done, q, 0, cols, 1.0, out, 0, cols);
+        return orthonormalRows(out, rows, cols);
     }
 
     /** An orthonormal basis (as rows) of the row space of the rows×cols matrix m (rows ≤ cols). */

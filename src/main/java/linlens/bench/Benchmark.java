@@ -12,6 +12,10 @@ import linlens.analysis.Svd;
 import linlens.analysis.TokenDecoder;
 import linlens.blas.Arith;
 import linlens.blas.Blas;
+import linlens.blas.WeightGemm;
+import linlens.analysis.JacobianOperator;
+import linlens.linear.SweepMemory;
+import linlens.model.WeightStream;
 import linlens.format.StoredMatrix;
 import linlens.linear.DetachedSystem;
 import linlens.linear.Precision;
@@ -46,7 +50,7 @@ public final class Benchmark {
     static final double SVD_FLOPS_PER_CUBE = 21;
 
     public enum Stage {
-        FORWARD, JACOBIAN, FORWARD_JACOBIAN, SVD_DECODE, TOPK, LAYERS, LAYERS_TOPK, SCAN;
+        FORWARD, JACOBIAN, FORWARD_JACOBIAN, SVD_DECODE, TOPK, TOPK_LAST, LAYERS, LAYERS_TOPK, SCAN;
 
         /** What runs without --stages: the decompose job's stages (the layer sweeps are long, and asked for by name). */
         public static final List<Stage> DEFAULT = List.of(FORWARD, JACOBIAN, FORWARD_JACOBIAN, SVD_DECODE, TOPK);
@@ -55,7 +59,19 @@ public final class Benchmark {
     /** The layer sweep decodes what {@code linlens layers} decodes by default: 4 pairs, 6 tokens each. */
     static final int LAYER_COMPONENTS = 4, LAYER_TOP = 6;
 
-    public record Options(int warmup, int repeats, int topK, int decodeComponents, List<Stage> stages) {}
+    /**
+     * @param layers         the layers of the layer sweeps (null: every layer)
+     * @param powerIterations the matrix-free top-k's power iterations q (2q+2 sweeps)
+     * @param oversampling   its vectors beyond k per sweep
+     * @param sweepBytes     the work memory a Jacobian's sweeps may use (vectors per sweep follow from it)
+     */
+    public record Options(int warmup, int repeats, int topK, int decodeComponents, List<Stage> stages, int[] layers,
+                          int powerIterations, int oversampling, long sweepBytes) {
+        public Options(int warmup, int repeats, int topK, int decodeComponents, List<Stage> stages) {
+            this(warmup, repeats, topK, decodeComponents, stages, null, MatrixFreeSvd.POWER_ITERATIONS,
+                    MatrixFreeSvd.OVERSAMPLING, JACOBIAN_BUDGET);
+        }
+    }
 
     public record SgemmPeak(double gflops, List<String> shapes) {}
 
@@ -64,14 +80,28 @@ public final class Benchmark {
                               @JsonProperty("gemm_flops") double gemmFlops, @JsonProperty("gemm_s") double gemmSeconds,
                               @JsonProperty("gflop_per_s") double gflops, @JsonProperty("fraction_of_sgemm_peak") double peakFraction,
                               @JsonProperty("peak_rss_bytes") long peakRss, @JsonProperty("peak_heap_bytes") long peakHeap,
-                              String note) {
+                              String note, @JsonProperty("decode_s") double decodeSeconds,
+                              @JsonProperty("disk_wait_s") double diskWaitSeconds,
+                              @JsonProperty("disk_read_bytes") long diskReadBytes,
+                              @JsonProperty("paged_in_bytes") long pagedInBytes, int sweeps) {
         StageResult withNote(String text) {
-            return new StageResult(stage, wallMin, wallMedian, repeats, flops, gemmFlops, gemmSeconds, gflops, peakFraction, peakRss, peakHeap, text);
+            return new StageResult(stage, wallMin, wallMedian, repeats, flops, gemmFlops, gemmSeconds, gflops, peakFraction, peakRss,
+                    peakHeap, text, decodeSeconds, diskWaitSeconds, diskReadBytes, pagedInBytes, sweeps);
+        }
+
+        StageResult withSweeps(int count) {
+            return new StageResult(stage, wallMin, wallMedian, repeats, flops, gemmFlops, gemmSeconds, gflops, peakFraction, peakRss,
+                    peakHeap, note, decodeSeconds, diskWaitSeconds, diskReadBytes, pagedInBytes, count);
         }
 
         StageResult withPeak(double peakGflops) {
-            return new StageResult(stage, wallMin, wallMedian, repeats, flops, gemmFlops, gemmSeconds, gflops, gflops / peakGflops, peakRss, peakHeap, note);
+            return new StageResult(stage, wallMin, wallMedian, repeats, flops, gemmFlops, gemmSeconds, gflops, gflops / peakGflops, peakRss,
+                    peakHeap, note, decodeSeconds, diskWaitSeconds, diskReadBytes, pagedInBytes, sweeps);
         }
+
+        /** Wall time over the time the counted FLOPs take at the sgemm peak: 1 is the machine's limit. */
+        @JsonProperty("at_peak_ratio")
+        public double atPeakRatio() { return peakFraction > 0 ? 1 / peakFraction : Double.NaN; }
     }
 
     public record PromptResult(int tokens, @JsonProperty("token_ids") int[] ids,
@@ -82,6 +112,9 @@ public final class Benchmark {
                          @JsonProperty("matrix_parameters") long parameters,
                          @JsonProperty("cpu_cores") int cores, @JsonProperty("blas_threads") int blasThreads,
                          @JsonProperty("java") String java, @JsonProperty("sgemm_peak") SgemmPeak peak,
+                         @JsonProperty("cpu_model") String cpuModel, @JsonProperty("physical_memory_bytes") long physicalMemory,
+                         @JsonProperty("streaming") boolean streaming,
+                         @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("disk_read_rate") DiskRate diskRate,
                          List<PromptResult> prompts,
                          @JsonInclude(JsonInclude.Include.NON_NULL) ScanBench.Result scan) {}
 
@@ -121,6 +154,8 @@ public final class Benchmark {
                     scan.modelLoad(), scan.promptSeconds(), 100 * scan.outsideFraction()));
         }
         SgemmPeak after = sgemmPeak();
+        // the disk's own rate, where the weights stream from it: what a disk-bound stage is compared with
+        DiskRate diskRate = WeightStream.of(model).streaming() ? DiskRate.measure(Path.of(model.source()), log) : null;
         log.accept(String.format("sgemm peak after the stages %.1f GFLOP/s", after.gflops()));
         SgemmPeak peak = after.gflops() > before.gflops() ? after : before;
         List<PromptResult> out = new ArrayList<>();
@@ -130,7 +165,8 @@ public final class Benchmark {
             out.add(new PromptResult(p.tokens(), p.ids(), p.jacobianBytes(), p.memoryTarget(), st));
         }
         return new Report(ModelInfo.of(model), Files.size(Path.of(model.source())), matrixParameters(),
-                Runtime.getRuntime().availableProcessors(), Blas.threads(), Runtime.version().toString(), peak, out, scan);
+                Runtime.getRuntime().availableProcessors(), Blas.threads(), Runtime.version().toString(), peak,
+                ProcessMemory.cpuModel(), ProcessMemory.physicalMemory(), WeightStream.of(model).streaming(), diskRate, out, scan);
     }
 
     /** Entries of the model's weight matrices (embedding, separate head, every layer's projections). */
@@ -173,42 +209,87 @@ public final class Benchmark {
         log.accept("prompt of " + n + " tokens");
         List<StageResult> res = new ArrayList<>();
         ForwardPass fp = new ForwardPass(model);
-        ForwardTrace tr = fp.run(ids);
+        // the forward stage's own trace is the one the other stages use (a 70B forward pass reads the whole model)
+        ForwardTrace[] traced = {null};
+        if (opt.stages().contains(Stage.FORWARD)) {
+            StageResult r = measure("forward", peak, 0, null, () -> traced[0] = fp.run(ids));
+            logStage(r);
+            res.add(r);
+        }
+        ForwardTrace tr = traced[0] != null ? traced[0] : fp.run(ids);
+        jacobian = null;
         for (Stage s : opt.stages()) {
-            if (s == Stage.SCAN) continue;  // over many prompts, not one: run once after the prompts' stages
+            if (s == Stage.SCAN || s == Stage.FORWARD) continue;  // the scan runs over many prompts, once after the prompts' stages
             StageResult r = switch (s) {
-                case FORWARD -> measure("forward", peak, 0, null, () -> fp.run(ids));
-                case JACOBIAN -> measure("jacobian", peak, 0, null, () -> system(tr).jacobian(JACOBIAN_BUDGET));
+                case FORWARD -> throw new IllegalStateException("measured above");
+                case JACOBIAN -> measure("jacobian", peak, 0, "all J_i by reverse sweeps of " + vectorsPerSweep(n) + " cotangents",
+                        () -> jacobian = system(tr).jacobian(opt.sweepBytes()));
                 // what the reference's one autograd call does: a forward pass, then J (no logits: J needs only y)
                 case FORWARD_JACOBIAN -> measure("forward_jacobian", peak, 0, "fp64 forward pass without logits + fp32 J",
-                        () -> system(new ForwardPass(model).logits(false).run(ids)).jacobian(JACOBIAN_BUDGET));
+                        () -> system(new ForwardPass(model).logits(false).run(ids)).jacobian(opt.sweepBytes()));
                 case SVD_DECODE -> {
-                    float[] jac = system(tr).jacobian(JACOBIAN_BUDGET);
+                    float[] jac = jacobian != null ? jacobian : system(tr).jacobian(opt.sweepBytes());
                     TokenDecoder dec = new TokenDecoder(model);
-                    yield measure("svd_decode", peak, n * SVD_FLOPS_PER_CUBE * Math.pow(d, 3),
-                            "SVD FLOPs: 21·d³ per position (LAPACK gesdd, estimate); decoding GEMMs counted",
+                    yield measure("svd_decode", peak, n * SVD_FLOPS_PER_CUBE * Math.pow(d, 3) + combinedSvdFlops(n, d),
+                            "SVDs of every J_i and of the tokens-combined [J_0 … J_T]; SVD FLOPs: 21·d³ per position and "
+                                    + "4·d²·nd + 22·d³ tokens combined (LAPACK gesdd, estimates); decoding GEMMs counted",
                             () -> svdAndDecode(jac, tr, dec));
                 }
                 case TOPK -> {
-                    StageResult t = measure("topk_tokens_combined", peak, 0, "k=" + opt.topK() + ", randomized block Krylov, "
-                                    + MatrixFreeSvd.POWER_ITERATIONS + " power iterations, oversampling " + MatrixFreeSvd.OVERSAMPLING,
-                            () -> MatrixFreeSvd.tokensCombined(system(tr), opt.topK(), tr.y()));
-                    yield (long) n * d * d <= AGREEMENT_MAX_ENTRIES ? t.withNote(t.note() + "; " + agreement(tr)) : t;
+                    MatrixFreeSvd.Result[] got = {null};
+                    StageResult t = measure("topk_tokens_combined", peak, 0, topkNote(),
+                            () -> got[0] = MatrixFreeSvd.top(system(tr), JacobianOperator.allPositions(system(tr)), opt.topK(),
+                                    opt.oversampling(), opt.powerIterations(), 1, tr.y())).withSweeps(got[0].sweeps());
+                    yield jacobian != null || (long) n * d * d <= AGREEMENT_MAX_ENTRIES ? t.withNote(t.note() + "; " + agreement(tr, got[0])) : t;
                 }
-                case LAYERS -> measure("layers", peak, 0, "every layer × layer/attn/mlp: cumulative and layer-wise J, "
+                case TOPK_LAST -> {
+                    MatrixFreeSvd.Result[] got = {null};
+                    yield measure("topk_last_position", peak, 0, topkNote(),
+                            () -> got[0] = MatrixFreeSvd.top(system(tr).lastPositionOnly(), new int[]{0}, opt.topK(),
+                                    opt.oversampling(), opt.powerIterations(), 1, tr.y())).withSweeps(got[0].sweeps());
+                }
+                case LAYERS -> measure("layers", peak, 0, layersText() + " × layer/attn/mlp: cumulative and layer-wise J, "
                                 + "full SVDs (LAPACK, not counted), " + LAYER_COMPONENTS + " pairs decoded each",
                         () -> layerSweep(tr, false));
-                case LAYERS_TOPK -> measure("layers_topk", peak, 0, "every layer × layer/attn/mlp matrix-free: top-" + opt.topK()
+                case LAYERS_TOPK -> measure("layers_topk", peak, 0, layersText() + " × layer/attn/mlp matrix-free: top-" + opt.topK()
                                 + " of the cumulative and layer-wise J, last position and tokens combined, "
                                 + LAYER_COMPONENTS + " pairs decoded each",
                         () -> layerSweep(tr, true));
                 case SCAN -> throw new IllegalStateException("the scan stage runs over many prompts");
             };
-            log.accept(String.format("  %-22s %8.3f s  %8.1f GFLOP/s  %5.1f%% of sgemm peak  in GEMMs %6.3f s  peak RSS %6.0f MB",
-                    r.stage(), r.wallMin(), r.gflops(), 100 * r.peakFraction(), r.gemmSeconds(), r.peakRss() / 1e6));
+            logStage(r);
             res.add(r);
         }
+        jacobian = null;
         return new PromptResult(n, ids, jacBytes, target, res);
+    }
+
+    /** The J the jacobian stage made for this prompt (null before it): the SVD stage and the top-k's check reuse it. */
+    private float[] jacobian;
+
+    private void logStage(StageResult r) {
+        log.accept(String.format("  %-22s %8.3f s  %8.1f GFLOP/s  %5.1f%% of sgemm peak  in GEMMs %6.3f s  decoding %6.3f s  "
+                        + "disk wait %6.3f s  read %6.2f GB  peak RSS %6.0f MB",
+                r.stage(), r.wallMin(), r.gflops(), 100 * r.peakFraction(), r.gemmSeconds(), r.decodeSeconds(), r.diskWaitSeconds(),
+                r.diskReadBytes() / 1e9, r.peakRss() / 1e6));
+    }
+
+    private String topkNote() {
+        return "k=" + opt.topK() + ", randomized block Krylov, " + opt.powerIterations() + " power iteration"
+                + (opt.powerIterations() == 1 ? "" : "s") + ", oversampling " + opt.oversampling();
+    }
+
+    private String layersText() {
+        return opt.layers() == null ? "every layer" : "layers " + Arrays.toString(opt.layers()).replaceAll("[\\[\\] ]", "");
+    }
+
+    private int vectorsPerSweep(int n) {
+        return SweepMemory.vectorsPerSweep(opt.sweepBytes(), SweepMemory.bytesPerVector(model.config(), n, Arith.F32), model.config().dim());
+    }
+
+    /** LAPACK gesdd on the d × n·d tokens-combined J, an estimate: 4·m²·n + 22·m³ (m = d, n = n·d; Golub and Van Loan). */
+    static double combinedSvdFlops(int n, int d) {
+        return 4.0 * d * d * ((double) n * d) + 22.0 * Math.pow(d, 3);
     }
 
     /**
@@ -222,14 +303,12 @@ public final class Benchmark {
      * tokens-combined J (LAPACK, fp64): the largest relative difference of the top 8 singular
      * values and the largest principal angle between the top-k left singular subspaces.
      */
-    private String agreement(ForwardTrace tr) {
+    private String agreement(ForwardTrace tr, MatrixFreeSvd.Result r) {
         int n = tr.n(), d = model.config().dim(), k = opt.topK(), top = Math.min(8, k);
-        DetachedSystem<float[]> sys = system(tr);
-        float[] jac = sys.jacobian(JACOBIAN_BUDGET);
+        float[] jac = jacobian != null ? jacobian : system(tr).jacobian(opt.sweepBytes());
         double[] jac64 = new double[jac.length];
         for (int i = 0; i < jac.length; i++) jac64[i] = jac[i];
         Spectrum exact = Svd.combined(Arith.F64, jac64, n, d, k, tr.y());
-        MatrixFreeSvd.Result r = MatrixFreeSvd.tokensCombined(sys, k, tr.y());
         double[] s = exact.singularValues();
         double sigma = 0;
         for (int i = 0; i < top; i++) sigma = Math.max(sigma, Math.abs(r.singularValues()[i] - s[i]) / s[i]);
@@ -244,7 +323,7 @@ public final class Benchmark {
 
     /** {@code linlens layers} with every layer and site, fp32, materialized or matrix-free (top-k of size --k). */
     private LayerAnalysis.Result layerSweep(ForwardTrace tr, boolean matrixFree) {
-        int[] all = java.util.stream.IntStream.range(0, model.config().layers()).toArray();
+        int[] all = opt.layers() != null ? opt.layers() : java.util.stream.IntStream.range(0, model.config().layers()).toArray();
         var o = new LayerAnalysis.Options(all, List.of(Site.values()), Precision.FP32, MlpPath.UP, LAYER_COMPONENTS, LAYER_TOP);
         return new LayerAnalysis().run(PromptContext.of(model, "", tr), matrixFree ? o.matrixFree(opt.topK()) : o,
                 linlens.model.Progress.NONE, ArraySink.NONE);
@@ -262,6 +341,9 @@ public final class Benchmark {
             us.addAll(List.of(s.u()));
             vs.addAll(List.of(s.v()));
         }
+        Spectrum comb = Svd.combined(Arith.F32, jac, n, d, opt.decodeComponents(), tr.y());
+        us.addAll(List.of(comb.u()));
+        vs.addAll(List.of(comb.v()));
         dec.byUnembedding(us.toArray(double[][]::new), 8);
         return dec.byEmbeddingCosine(vs.toArray(double[][]::new), 8);
     }
@@ -275,16 +357,23 @@ public final class Benchmark {
         double[] secs = new double[opt.repeats()];
         long flops = 0;
         double gemmSecs = 0, best = Double.POSITIVE_INFINITY;  // inside BLAS GEMM calls, in the fastest repeat
+        double decodeSecs = 0, waitSecs = 0;  // decoding weight tiles; waiting for streamed weights (fastest repeat)
+        long readBytes = 0, pagedIn = 0;       // from the disk (the kernel's count for this process), paged in by the stream
         ProcessMemory.reset();
         for (int i = 0; i < secs.length; i++) {
             if (i > 0) System.gc();  // untimed: each repeat starts from the live set alone, as one run would
-            long f0 = Blas.gemmFlops(), g0 = Blas.gemmNanos(), t0 = System.nanoTime();
+            long f0 = Blas.gemmFlops(), g0 = Blas.gemmNanos(), d0 = WeightGemm.decodeNanos(), w0 = WeightStream.waitNanos();
+            long r0 = ProcessMemory.diskReadBytes(), p0 = WeightStream.loadedBytes(), t0 = System.nanoTime();
             work.get();
             secs[i] = (System.nanoTime() - t0) / 1e9;
             flops = Blas.gemmFlops() - f0;
             if (secs[i] < best) {
                 best = secs[i];
                 gemmSecs = (Blas.gemmNanos() - g0) / 1e9;
+                decodeSecs = (WeightGemm.decodeNanos() - d0) / 1e9;
+                waitSecs = (WeightStream.waitNanos() - w0) / 1e9;
+                readBytes = ProcessMemory.diskReadBytes() - r0;
+                pagedIn = WeightStream.loadedBytes() - p0;
             }
         }
         long rss = ProcessMemory.peakRss(), heap = ProcessMemory.peakHeap();
@@ -292,6 +381,6 @@ public final class Benchmark {
         Arrays.sort(sorted);
         double total = flops + extraFlops, g = total / sorted[0] / 1e9;
         return new StageResult(name, sorted[0], sorted[sorted.length / 2], secs.length, total, flops, gemmSecs, g, g / peak, rss,
-                heap, note);
+                heap, note, decodeSecs, waitSecs, readBytes, pagedIn, 0);
     }
 }

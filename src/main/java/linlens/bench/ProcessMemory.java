@@ -39,6 +39,36 @@ public final class ProcessMemory {
         return s;
     }
 
+    /**
+     * Bytes this process has caused to be read from storage (read_bytes of /proc/self/io: page
+     * faults and reads ahead of memory-mapped weights included; -1 where the kernel does not say).
+     */
+    public static long diskReadBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/io")))
+                if (line.startsWith("read_bytes:")) return Long.parseLong(line.substring(11).trim());
+        } catch (IOException | NumberFormatException | SecurityException e) {
+            // not available here
+        }
+        return -1;
+    }
+
+    /** The CPU's model name from /proc/cpuinfo ("unknown" where absent). */
+    public static String cpuModel() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo")))
+                if (line.startsWith("model name")) return line.substring(line.indexOf(':') + 1).trim();
+        } catch (IOException | SecurityException e) {
+            // fall through
+        }
+        return "unknown";
+    }
+
+    /** Physical memory, bytes. */
+    public static long physicalMemory() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
+    }
+
     private static long statusKb(String key) {
         try {
             for (String line : Files.readAllLines(STATUS))

@@ -1,6 +1,5 @@
 package linlens.blas;
 
-import linlens.format.StoredMatrix;
 
 import java.util.Arrays;
 
@@ -25,9 +24,6 @@ public abstract sealed class Arith<A> permits Arith.Single, Arith.Double {
     /** C = op(A)·op(B) (+ C when {@code accumulate}); row-major. */
     public abstract void gemm(boolean ta, boolean tb, int m, int n, int k, A a, int ao, int lda,
                               A b, int bo, int ldb, boolean accumulate, A c, int co, int ldc);
-
-    /** Decodes rows of a stored matrix into this precision ({@code scratch} holds the float rows). */
-    public abstract void rows(StoredMatrix w, int row0, int count, A dst, float[] scratch);
 
     /** x[r·cols + j] *= s[sOff + j] for each of {@code rows} rows starting at {@code xOff}. */
     public abstract void scaleRows(A x, int xOff, int rows, int cols, A s, int sOff);
@@ -73,9 +69,6 @@ public abstract sealed class Arith<A> permits Arith.Single, Arith.Double {
         public void gemm(boolean ta, boolean tb, int m, int n, int k, float[] a, int ao, int lda,
                          float[] b, int bo, int ldb, boolean acc, float[] c, int co, int ldc) {
             Blas.sgemm(ta, tb, m, n, k, 1f, a, ao, lda, b, bo, ldb, acc ? 1f : 0f, c, co, ldc);
-        }
-        public void rows(StoredMatrix w, int row0, int count, float[] dst, float[] scratch) {
-            w.rowsToFloat(row0, count, dst, 0);
         }
         public void scaleRows(float[] x, int xOff, int rows, int cols, float[] s, int sOff) {
             for (int r = 0; r < rows; r++) {
@@ -136,11 +129,6 @@ public abstract sealed class Arith<A> permits Arith.Single, Arith.Double {
         public void gemm(boolean ta, boolean tb, int m, int n, int k, double[] a, int ao, int lda,
                          double[] b, int bo, int ldb, boolean acc, double[] c, int co, int ldc) {
             Blas.dgemm(ta, tb, m, n, k, 1.0, a, ao, lda, b, bo, ldb, acc ? 1.0 : 0.0, c, co, ldc);
-        }
-        public void rows(StoredMatrix w, int row0, int count, double[] dst, float[] scratch) {
-            int n = count * w.cols();
-            w.rowsToFloat(row0, count, scratch, 0);
-            for (int i = 0; i < n; i++) dst[i] = scratch[i];
         }
         public void scaleRows(double[] x, int xOff, int rows, int cols, double[] s, int sOff) {
             for (int r = 0; r < rows; r++) {

@@ -2,6 +2,10 @@ package linlens.blas;
 
 import linlens.format.StoredMatrix;
 
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.atomic.LongAdder;
+
 /**
  * GEMMs against a weight matrix kept in stored form: a tile of rows is decoded into a reused
  * buffer and handed to BLAS, so the full-precision matrix never exists in memory. One instance
@@ -10,10 +14,22 @@ import linlens.format.StoredMatrix;
 public final class WeightGemm<A> {
     /** Values per decoded tile: 1M values (4 MB in fp32) keeps a tile in the last-level cache. */
     private static final int TILE_VALUES = 1 << 20;
+    /**
+     * Rows per tile at least, whatever the width: each GEMM call re-packs its activations (m × cols),
+     * so a tile of few long rows (1M values are 36 rows of a 28672-wide W_down) would make every
+     * product only 36 deep. A 512-row tile of a wide matrix leaves the cache (29 MB for 14336
+     * columns), which measured faster than 512 × 2048 column runs of it: decoding a row in runs costs
+     * more than the cache saves (bench on Llama 3.1 8B, BENCHMARKS.md).
+     */
+    private static final int MIN_TILE_ROWS = 512;
+    /** Tiles of at least this many values are decoded by all BLAS threads at once (on the calling thread and the common pool). */
+    private static final int PARALLEL_DECODE_VALUES = 1 << 18;
+
+    /** Wall time of weight decoding on the calling threads, and the values decoded: the benchmark's decode share. */
+    private static final LongAdder DECODE_NANOS = new LongAdder(), DECODED_VALUES = new LongAdder();
 
     private final Arith<A> ar;
     private A tile;
-    private float[] scratch = new float[0];
 
     public WeightGemm(Arith<A> ar) {
         this.ar = ar;
@@ -22,20 +38,65 @@ public final class WeightGemm<A> {
 
     public Arith<A> arith() { return ar; }
 
+    /** Nanoseconds spent decoding weight tiles since the JVM started (summed over calling threads). */
+    public static long decodeNanos() { return DECODE_NANOS.sum(); }
+
+    /** Weight values decoded since the JVM started. */
+    public static long decodedValues() { return DECODED_VALUES.sum(); }
+
     private int tileRows(StoredMatrix w) {
-        int rows = Math.max(1, TILE_VALUES / w.cols());
+        int rows = Math.min(w.rows(), Math.max(MIN_TILE_ROWS, TILE_VALUES / w.cols()));
         int need = rows * w.cols();
-        if (ar.length(tile) < need) {
-            tile = ar.alloc(need);
-            if (ar != Arith.F32) scratch = new float[need];
-        }
+        if (ar.length(tile) < need) tile = ar.alloc(need);
         return rows;
     }
 
+    /** Rows r..r+nr of w into the tile (nr × cols, row-major). */
     private A decode(StoredMatrix w, int r, int nr) {
-        if (ar == Arith.F32) w.rowsToFloat(r, nr, (float[]) tile, 0);
-        else ar.rows(w, r, nr, tile, scratch);
+        long t0 = System.nanoTime();
+        int cols = w.cols();
+        if (ar == Arith.F32) {
+            float[] dst = (float[]) tile;
+            inParts(nr, cols, (r0, cnt) -> w.rowsToFloat(r + r0, cnt, dst, r0 * cols));
+        } else {
+            // a row at a time through a one-row float buffer that stays in cache: widening a whole
+            // float tile would write and read it once more through memory
+            double[] dst = (double[]) tile;
+            inParts(nr, cols, (r0, cnt) -> {
+                float[] row = new float[cols];  // (cols) one decoded row
+                for (int i = r0; i < r0 + cnt; i++) {
+                    w.rowsToFloat(r + i, 1, row, 0);
+                    for (int j = 0, o = i * cols; j < cols; j++) dst[o + j] = row[j];
+                }
+            });
+        }
+        DECODE_NANOS.add(System.nanoTime() - t0);
+        DECODED_VALUES.add((long) nr * cols);
         return tile;
+    }
+
+    /** Decodes rows [r0, r0+count) of the current tile. */
+    private interface RowPart { void decode(int r0, int count); }
+
+    /**
+     * Runs {@code part} over rows 0..nr of a tile, split between this thread and the common pool,
+     * one part per BLAS thread where the tile is large: decoding is the one single-threaded step
+     * between GEMMs that use every core.
+     */
+    private static void inParts(int nr, int cols, RowPart part) {
+        int parts = Math.min(Blas.threads(), nr);
+        if (parts < 2 || (long) nr * cols < PARALLEL_DECODE_VALUES) {
+            part.decode(0, nr);
+            return;
+        }
+        int per = (nr + parts - 1) / parts;
+        CompletableFuture<?>[] rest = new CompletableFuture<?>[parts - 1];
+        for (int p = 1; p < parts; p++) {
+            int r0 = Math.min(nr, p * per), cnt = Math.min(per, nr - r0);
+            rest[p - 1] = CompletableFuture.runAsync(() -> part.decode(r0, cnt), ForkJoinPool.commonPool());
+        }
+        part.decode(0, Math.min(per, nr));
+        CompletableFuture.allOf(rest).join();
     }
 
     /**

@@ -45,8 +45,8 @@ public final class BenchCommand implements Callable<Integer> {
     List<Integer> tokens;
 
     @Option(names = "--stages", split = ",", paramLabel = "STAGE[,STAGE...]",
-            description = "Any of forward, jacobian, forward_jacobian, svd_decode, topk, layers, layers_topk, scan "
-                    + "(default: all but the layer sweeps and the scan).")
+            description = "Any of forward, jacobian, forward_jacobian, svd_decode, topk, topk_last, layers, layers_topk, scan "
+                    + "(default: forward, jacobian, forward_jacobian, svd_decode, topk).")
     List<String> stages;
 
     @Option(names = "--warmup", description = "Untimed runs per stage (default: ${DEFAULT-VALUE}).", defaultValue = "1")
@@ -57,6 +57,22 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--k", description = "Singular triplets of the matrix-free top-k, in topk and layers_topk (default: ${DEFAULT-VALUE}).", defaultValue = "16")
     int topK;
+
+    @Option(names = "--power-iterations", paramLabel = "Q", defaultValue = "3",
+            description = "Power iterations of the matrix-free top-k (2Q+2 sweeps; default: ${DEFAULT-VALUE}).")
+    int powerIterations;
+
+    @Option(names = "--oversampling", paramLabel = "P", defaultValue = "16",
+            description = "Vectors beyond --k in each sweep of the matrix-free top-k (default: ${DEFAULT-VALUE}).")
+    int oversampling;
+
+    @Option(names = "--layers", split = ",", paramLabel = "L[,L...]",
+            description = "Layers of the layer sweeps (default: every layer).")
+    List<Integer> layers;
+
+    @Option(names = "--sweep-memory", paramLabel = "MB", defaultValue = "1024",
+            description = "Work memory of the Jacobian's sweeps, in MB: more carries more cotangents per sweep (default: ${DEFAULT-VALUE}).")
+    long sweepMemory;
 
     @Option(names = "--scan-prompts", paramLabel = "N", defaultValue = "8",
             description = "Prompts of the scan stage: leading-token prefixes of the prompt, from one token to all (default: ${DEFAULT-VALUE}).")
@@ -74,13 +90,17 @@ public final class BenchCommand implements Callable<Integer> {
         Bounds.atLeast("--k", topK, 1);
         if (tokens != null) for (int n : tokens) Bounds.atLeast("--tokens", n, 1);
         Bounds.within("--scan-prompts", scanPrompts, 1, 100_000, null);
+        Bounds.within("--power-iterations", powerIterations, 0, 20, null);
+        Bounds.within("--oversampling", oversampling, 0, 4096, null);
+        Bounds.within("--sweep-memory", sweepMemory, 16, 1 << 20, "MB");
         List<Benchmark.Stage> st = parseStages();
         OutputTargets.check(json, null, null);
         threads.apply();
         String text = promptText();
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         Transformer m = common.load(err);
-        if (st.contains(Benchmark.Stage.TOPK) || st.contains(Benchmark.Stage.LAYERS_TOPK)) Bounds.width("--k", topK, m);
+        if (st.contains(Benchmark.Stage.TOPK) || st.contains(Benchmark.Stage.TOPK_LAST) || st.contains(Benchmark.Stage.LAYERS_TOPK))
+            Bounds.width("--k", topK, m);
         int[] all = Prompts.encode(m, text);
         List<int[]> prompts = new ArrayList<>();
         for (int n : tokens == null ? List.of(all.length) : tokens) {
@@ -89,7 +109,13 @@ public final class BenchCommand implements Callable<Integer> {
             prompts.add(Arrays.copyOf(all, n));
         }
         List<String> scanTexts = st.contains(Benchmark.Stage.SCAN) ? ScanBench.prefixes(m.tokenizer(), text, scanPrompts) : List.of();
-        var report = new Benchmark(m, new Benchmark.Options(warmup, repeats, topK, 8, st), out::println).run(prompts, scanTexts);
+        int[] layerList = null;
+        if (layers != null) {
+            layerList = layers.stream().mapToInt(Integer::intValue).toArray();
+            for (int l : layerList) Bounds.within("--layers", l, 0, m.config().layers() - 1, null);
+        }
+        var options = new Benchmark.Options(warmup, repeats, topK, 8, st, layerList, powerIterations, oversampling, sweepMemory << 20);
+        var report = new Benchmark(m, options, out::println).run(prompts, scanTexts);
         if (json != null) {
             JsonOutput.write(json, report);
             out.println("JSON written to " + json);

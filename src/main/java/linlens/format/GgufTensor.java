@@ -44,4 +44,7 @@ public record GgufTensor(String name, long[] dims, GgmlType type, MemorySegment 
         for (int i = 0; i < dims.length; i++) sb.append(i == 0 ? "" : ", ").append(dims[i]);
         return sb.append(']').toString();
     }
+
+    @Override
+    public MemorySegment mappedBytes() { return data.isMapped() ? data.asSlice(offset, byteSize) : null; }
 }

@@ -12,4 +12,6 @@ public record RowSlice(StoredMatrix base, int from, int rows) implements StoredM
     @Override public void rowsToFloat(int row0, int count, float[] dst, int dstOff) {
         base.rowsToFloat(from + row0, count, dst, dstOff);
     }
+    /** The whole fused matrix's bytes: its parts are used together. */
+    @Override public java.lang.foreign.MemorySegment mappedBytes() { return base.mappedBytes(); }
 }

@@ -47,4 +47,7 @@ public record SafetensorsTensor(String name, Path file, long[] shape, GgmlType t
     }
 
     public String shapeText() { return Arrays.toString(shape); }
+
+    @Override
+    public MemorySegment mappedBytes() { return data.isMapped() ? data.asSlice(offset, byteSize) : null; }
 }

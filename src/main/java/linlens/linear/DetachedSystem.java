@@ -9,6 +9,9 @@ import linlens.model.MlpPath;
 import linlens.model.ModelConfig;
 import linlens.model.Progress;
 import linlens.model.Transformer;
+import linlens.model.WeightStream;
+
+import java.util.List;
 
 
 /**
@@ -254,10 +257,13 @@ public final class DetachedSystem<A> {
         ar.copy(u, 0, g, T * k * d, k * d);
         Workspace w = new Workspace(k);
         int p0 = T;  // positions before p0 hold zero gradient (true above the first attention crossed)
-        for (int l = layer; l >= toLayer; l--) {
-            backLayer(l, g, k, p0, w, l == layer ? site : Site.LAYER);
-            p0 = 0;
-            if (visitor != null) visitor.visit(l, g);
+        try (WeightStream.Sweep ws = stream(layer, toLayer)) {
+            for (int l = layer; l >= toLayer; l--) {
+                ws.enter(l);
+                backLayer(l, g, k, p0, w, l == layer ? site : Site.LAYER);
+                p0 = 0;
+                if (visitor != null) visitor.visit(l, g);
+            }
         }
         return g;
     }
@@ -301,6 +307,12 @@ public final class DetachedSystem<A> {
 
     private StoredMatrix pathWeight(Transformer.Layer wt) { return path == MlpPath.UP ? wt.up() : wt.gate(); }
 
+    /** The weights a sweep of the detached system reads: queries, keys and the frozen path are not among them. */
+    private List<StoredMatrix> swept(Transformer.Layer wt) { return List.of(wt.wv(), wt.wo(), pathWeight(wt), wt.down()); }
+
+    /** Pages layers from..to in ahead of a sweep when the model streams from disk ({@link WeightStream}). */
+    private WeightStream.Sweep stream(int from, int to) { return WeightStream.of(model).sweep(from, to, this::swept); }
+
     // ---------------------------------------------------------------- forward sweep: J·V
 
     /**
@@ -325,7 +337,12 @@ public final class DetachedSystem<A> {
     /** Forward sweep of state x (n, k, d), in place; returns the last position's output, (k, d). */
     private A sweep(A x, int k, boolean biases) {
         Workspace w = new Workspace(k);
-        for (int l = 0; l < L; l++) forwardLayer(l, x, k, l == L - 1 ? n - 1 : 0, w, biases);
+        try (WeightStream.Sweep ws = stream(0, L - 1)) {
+            for (int l = 0; l < L; l++) {
+                ws.enter(l);
+                forwardLayer(l, x, k, l == L - 1 ? n - 1 : 0, w, biases);
+            }
+        }
         A y = ar.alloc(k * d);  // (k, d): the final norm at position n−1
         ar.copyScaleRows(x, (n - 1) * k * d, y, 0, k, d, finalNorm, (n - 1) * d);
         return y;
@@ -388,16 +405,19 @@ public final class DetachedSystem<A> {
         ar.copy(v, 0, x, 0, n * k * d);
         Workspace w = new Workspace(k);
         int T = n - 1;
-        for (int l = 0; l <= lastLayer; l++) {
-            int q0 = l == lastLayer ? T : 0;
-            forwardAttention(l, x, k, q0, w, false);
-            ar.copyScaleRows(w.lastBranch, T * k * d, site, 0, k, d, postAttnNorm[l], T * d);
-            visitor.visit(l, Site.ATTN, site);
-            mlpBranch(l, x, k, q0, false, true, w);
-            ar.copyScaleRows(w.lastBranch, T * k * d, site, 0, k, d, postFfnNorm[l], T * d);
-            visitor.visit(l, Site.MLP, site);
-            ar.copy(x, T * k * d, site, 0, k * d);
-            visitor.visit(l, Site.LAYER, site);
+        try (WeightStream.Sweep ws = stream(0, lastLayer)) {
+            for (int l = 0; l <= lastLayer; l++) {
+                ws.enter(l);
+                int q0 = l == lastLayer ? T : 0;
+                forwardAttention(l, x, k, q0, w, false);
+                ar.copyScaleRows(w.lastBranch, T * k * d, site, 0, k, d, postAttnNorm[l], T * d);
+                visitor.visit(l, Site.ATTN, site);
+                mlpBranch(l, x, k, q0, false, true, w);
+                ar.copyScaleRows(w.lastBranch, T * k * d, site, 0, k, d, postFfnNorm[l], T * d);
+                visitor.visit(l, Site.MLP, site);
+                ar.copy(x, T * k * d, site, 0, k * d);
+                visitor.visit(l, Site.LAYER, site);
+            }
         }
     }
 
@@ -415,14 +435,20 @@ public final class DetachedSystem<A> {
         ar.copy(v, 0, x, 0, n * k * d);
         Workspace w = new Workspace(k);
         int T = n - 1;
-        for (int l = fromLayer; l < layer; l++) forwardLayer(l, x, k, 0, w, false);
-        // the site's own layer: only the last position is read
-        forwardAttention(layer, x, k, T, w, false);
-        if (site == Site.ATTN) {
-            ar.copyScaleRows(w.lastBranch, T * k * d, out, 0, k, d, postAttnNorm[layer], T * d);
-            return out;
+        try (WeightStream.Sweep ws = stream(fromLayer, layer)) {
+            for (int l = fromLayer; l < layer; l++) {
+                ws.enter(l);
+                forwardLayer(l, x, k, 0, w, false);
+            }
+            // the site's own layer: only the last position is read
+            ws.enter(layer);
+            forwardAttention(layer, x, k, T, w, false);
+            if (site == Site.ATTN) {
+                ar.copyScaleRows(w.lastBranch, T * k * d, out, 0, k, d, postAttnNorm[layer], T * d);
+                return out;
+            }
+            mlpBranch(layer, x, k, T, false, true, w);
         }
-        mlpBranch(layer, x, k, T, false, true, w);
         if (site == Site.MLP) ar.copyScaleRows(w.lastBranch, T * k * d, out, 0, k, d, postFfnNorm[layer], T * d);
         else ar.copy(x, T * k * d, out, 0, k * d);
         return out;
@@ -438,19 +464,25 @@ public final class DetachedSystem<A> {
         refuseConstantOnView();
         A x = ar.alloc(n * d);  // (n, 1, d) zero input
         Workspace w = new Workspace(1);
-        for (int l = fromLayer; l < layer; l++) forwardLayer(l, x, 1, 0, w, true);
         A before = ar.alloc(d), c = ar.alloc(d);  // (d) each: position T's stream before the site's layer; the constant
-        ar.copy(x, (n - 1) * d, before, 0, d);
-        forwardAttention(layer, x, 1, 0, w, true);
-        if (site == Site.ATTN) {
-            ar.copy(x, (n - 1) * d, c, 0, d);
-            ar.axpy(-1, before, 0, c, 0, d);
-        } else {
-            A mid = ar.alloc(d);  // (d) position T's stream between attention and MLP
-            ar.copy(x, (n - 1) * d, mid, 0, d);
-            mlpBranch(layer, x, 1, 0, false, true, w);
-            ar.copy(x, (n - 1) * d, c, 0, d);
-            if (site == Site.MLP) ar.axpy(-1, mid, 0, c, 0, d);
+        try (WeightStream.Sweep ws = stream(fromLayer, layer)) {
+            for (int l = fromLayer; l < layer; l++) {
+                ws.enter(l);
+                forwardLayer(l, x, 1, 0, w, true);
+            }
+            ws.enter(layer);
+            ar.copy(x, (n - 1) * d, before, 0, d);
+            forwardAttention(layer, x, 1, 0, w, true);
+            if (site == Site.ATTN) {
+                ar.copy(x, (n - 1) * d, c, 0, d);
+                ar.axpy(-1, before, 0, c, 0, d);
+            } else {
+                A mid = ar.alloc(d);  // (d) position T's stream between attention and MLP
+                ar.copy(x, (n - 1) * d, mid, 0, d);
+                mlpBranch(layer, x, 1, 0, false, true, w);
+                ar.copy(x, (n - 1) * d, c, 0, d);
+                if (site == Site.MLP) ar.axpy(-1, mid, 0, c, 0, d);
+            }
         }
         ar.mul(c, 0, outScale, 0, d);
         return c;

@@ -7,6 +7,7 @@ import linlens.model.ForwardTrace;
 import linlens.model.ModelConfig;
 import linlens.model.Rope;
 import linlens.model.Transformer;
+import linlens.model.WeightStream;
 
 /**
  * The ordinary Jacobian of y w.r.t. the input embeddings: true backpropagation, nothing frozen,
@@ -62,7 +63,12 @@ public final class OrdinaryJacobian {
         System.arraycopy(u, 0, g, T * k * d, k * d);
         // after the last block: y = finalNorm(h)[n−1]
         rmsBack(g, T, T + 1, k, d, tr.resid()[L], d, model.outputNorm());
-        for (int l = L - 1; l >= 0; l--) backLayer(l, g, k);
+        try (WeightStream.Sweep ws = WeightStream.of(model).sweep(L - 1, 0, WeightStream::matrices)) {
+            for (int l = L - 1; l >= 0; l--) {
+                ws.enter(l);
+                backLayer(l, g, k);
+            }
+        }
         return g;
     }
 

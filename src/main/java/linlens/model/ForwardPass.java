@@ -84,57 +84,60 @@ public final class ForwardPass {
         Frozen.Layer[] frozen = new Frozen.Layer[L];
         ForwardTrace.Activations[] acts = keepActivations ? new ForwardTrace.Activations[L] : null;
         double[] h = x.clone();  // (n, d) residual stream, row-major, one row per position; updated in place
-        for (int l = 0; l < L; l++) {
-            resid[l] = h.clone();
-            Transformer.Layer w = model.layers()[l];
-            // the frozen norm scales w ⊙ 1/rms, (n, d) each; null where the family has no such norm
-            double[] attnNormScale = null, postAttnScale = null, ffnNormScale = null, postFfnScale = null;
+        try (WeightStream.Sweep ws = WeightStream.of(model).sweep(0, L - 1, WeightStream::matrices)) {
+            for (int l = 0; l < L; l++) {
+                ws.enter(l);
+                resid[l] = h.clone();
+                Transformer.Layer w = model.layers()[l];
+                // the frozen norm scales w ⊙ 1/rms, (n, d) each; null where the family has no such norm
+                double[] attnNormScale = null, postAttnScale = null, ffnNormScale = null, postFfnScale = null;
 
-            // block step 1: a (n, d) = preAttnNorm(h)
-            double[] a = h;
-            if (w.attnNorm() != null) { attnNormScale = rmsScales(h, n, d, w.attnNorm()); a = scaled(h, attnNormScale); }
-            double[][] probs = new double[cfg.heads()][];  // H × (n, n), filled by step 4
-            double[][] qkv = keepActivations ? new double[5][] : null;  // {qRaw, kRaw, qRot, kRot, v}
-            // block steps 2–5: o (n, d)
-            double[] o = attention(l, w, a, n, probs, qkv);
-            double[] attnRaw = o;
-            // block step 6: h += postAttnNorm(o)
-            if (w.postAttnNorm() != null) { postAttnScale = rmsScales(o, n, d, w.postAttnNorm()); o = scaled(o, postAttnScale); }
-            attnOut[l] = o;
-            for (int i = 0; i < h.length; i++) h[i] += o[i];
+                // block step 1: a (n, d) = preAttnNorm(h)
+                double[] a = h;
+                if (w.attnNorm() != null) { attnNormScale = rmsScales(h, n, d, w.attnNorm()); a = scaled(h, attnNormScale); }
+                double[][] probs = new double[cfg.heads()][];  // H × (n, n), filled by step 4
+                double[][] qkv = keepActivations ? new double[5][] : null;  // {qRaw, kRaw, qRot, kRot, v}
+                // block steps 2–5: o (n, d)
+                double[] o = attention(l, w, a, n, probs, qkv);
+                double[] attnRaw = o;
+                // block step 6: h += postAttnNorm(o)
+                if (w.postAttnNorm() != null) { postAttnScale = rmsScales(o, n, d, w.postAttnNorm()); o = scaled(o, postAttnScale); }
+                attnOut[l] = o;
+                for (int i = 0; i < h.length; i++) h[i] += o[i];
 
-            double[] hMid = keepActivations ? h.clone() : null;  // (n, d)
-            // block step 7: m (n, d) = preFfnNorm(h)
-            double[] m = h;
-            if (w.ffnNorm() != null) { ffnNormScale = rmsScales(h, n, d, w.ffnNorm()); m = scaled(h, ffnNormScale); }
-            // block step 8: f = (act(m·Wgateᵀ) ⊙ m·Wupᵀ)·Wdownᵀ
-            int F = cfg.ffnDim();
-            double[] g = new double[n * F], u = new double[n * F];  // (n, F) gate and up projections
-            gemm.xWt(m, 0, n, d, w.gate(), 0, F, g, 0, F, false);
-            gemm.xWt(m, 0, n, d, w.up(), 0, F, u, 0, F, false);
-            // (n, F) each: act(g), φ(g) with act(g) = g·φ(g), and act(g) ⊙ up
-            double[] act = new double[n * F], factor = new double[n * F], z = new double[n * F];
-            for (int i = 0; i < g.length; i++) {
-                factor[i] = fam.activation().factor(g[i]);
-                act[i] = g[i] * factor[i];
-                z[i] = act[i] * u[i];
-            }
-            double[] f = new double[n * d];  // (n, d)
-            gemm.xWt(z, 0, n, F, w.down(), 0, d, f, 0, d, false);
-            double[] mlpRaw = f;
-            // block step 9: h += postFfnNorm(f)
-            if (w.postFfnNorm() != null) { postFfnScale = rmsScales(f, n, d, w.postFfnNorm()); f = scaled(f, postFfnScale); }
-            mlpOut[l] = f;
-            for (int i = 0; i < h.length; i++) h[i] += f[i];
-            frozen[l] = new Frozen.Layer(attnNormScale, probs, postAttnScale, ffnNormScale, act, factor, u, postFfnScale);
-            if (keepActivations)
-                acts[l] = new ForwardTrace.Activations(attnRaw, hMid, mlpRaw, qkv[0], qkv[1], qkv[2], qkv[3], qkv[4], g);
-            requireFinite(h, l);
-            if (hook != null) {
-                hook.afterLayer(l, h, n);
-                if (firstNonFinite(h) >= 0)
-                    throw new InputException("the steering made the residual stream non-finite at layer " + l
-                            + ": use a smaller strength");
+                double[] hMid = keepActivations ? h.clone() : null;  // (n, d)
+                // block step 7: m (n, d) = preFfnNorm(h)
+                double[] m = h;
+                if (w.ffnNorm() != null) { ffnNormScale = rmsScales(h, n, d, w.ffnNorm()); m = scaled(h, ffnNormScale); }
+                // block step 8: f = (act(m·Wgateᵀ) ⊙ m·Wupᵀ)·Wdownᵀ
+                int F = cfg.ffnDim();
+                double[] g = new double[n * F], u = new double[n * F];  // (n, F) gate and up projections
+                gemm.xWt(m, 0, n, d, w.gate(), 0, F, g, 0, F, false);
+                gemm.xWt(m, 0, n, d, w.up(), 0, F, u, 0, F, false);
+                // (n, F) each: act(g), φ(g) with act(g) = g·φ(g), and act(g) ⊙ up
+                double[] act = new double[n * F], factor = new double[n * F], z = new double[n * F];
+                for (int i = 0; i < g.length; i++) {
+                    factor[i] = fam.activation().factor(g[i]);
+                    act[i] = g[i] * factor[i];
+                    z[i] = act[i] * u[i];
+                }
+                double[] f = new double[n * d];  // (n, d)
+                gemm.xWt(z, 0, n, F, w.down(), 0, d, f, 0, d, false);
+                double[] mlpRaw = f;
+                // block step 9: h += postFfnNorm(f)
+                if (w.postFfnNorm() != null) { postFfnScale = rmsScales(f, n, d, w.postFfnNorm()); f = scaled(f, postFfnScale); }
+                mlpOut[l] = f;
+                for (int i = 0; i < h.length; i++) h[i] += f[i];
+                frozen[l] = new Frozen.Layer(attnNormScale, probs, postAttnScale, ffnNormScale, act, factor, u, postFfnScale);
+                if (keepActivations)
+                    acts[l] = new ForwardTrace.Activations(attnRaw, hMid, mlpRaw, qkv[0], qkv[1], qkv[2], qkv[3], qkv[4], g);
+                requireFinite(h, l);
+                if (hook != null) {
+                    hook.afterLayer(l, h, n);
+                    if (firstNonFinite(h) >= 0)
+                        throw new InputException("the steering made the residual stream non-finite at layer " + l
+                                + ": use a smaller strength");
+                }
             }
         }
         resid[L] = h.clone();

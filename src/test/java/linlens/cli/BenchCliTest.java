@@ -56,7 +56,7 @@ class BenchCliTest {
         String model = TestModels.gemmaPath().toString();
         var unknown = CliErrorsTest.run("bench", "--model", model, "--stages", "forward,backward");
         assertEquals(2, unknown.code());
-        assertEquals("linlens: unknown stage 'backward' (expected one of forward, jacobian, forward_jacobian, svd_decode, topk, layers, layers_topk, scan)", unknown.err().strip());
+        assertEquals("linlens: unknown stage 'backward' (expected one of forward, jacobian, forward_jacobian, svd_decode, topk, topk_last, layers, layers_topk, scan)", unknown.err().strip());
         var tooMany = CliErrorsTest.run("bench", "--model", model, "--tokens", "500");
         assertEquals(2, tooMany.code());
         assertTrue(tooMany.err().strip().startsWith("linlens: --tokens 500 out of range: the prompt has 8 tokens"), tooMany.err());
