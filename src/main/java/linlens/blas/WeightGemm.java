@@ -22,6 +22,8 @@ public final class WeightGemm<A> {
      * more than the cache saves (bench on Llama 3.1 8B, BENCHMARKS.md).
      */
     private static final int MIN_TILE_ROWS = 512;
+    /** Values decoded at once on the way to a double tile: 128 KB of floats, in the core's own cache. */
+    private static final int WIDEN_VALUES = 1 << 15;
     /** Tiles of at least this many values are decoded by all BLAS threads at once (on the calling thread and the common pool). */
     private static final int PARALLEL_DECODE_VALUES = 1 << 18;
 
@@ -59,14 +61,16 @@ public final class WeightGemm<A> {
             float[] dst = (float[]) tile;
             inParts(nr, cols, (r0, cnt) -> w.rowsToFloat(r + r0, cnt, dst, r0 * cols));
         } else {
-            // a row at a time through a one-row float buffer that stays in cache: widening a whole
+            // a few rows at a time through a float buffer that stays in cache: widening a whole
             // float tile would write and read it once more through memory
             double[] dst = (double[]) tile;
+            int chunk = Math.max(1, WIDEN_VALUES / cols);
             inParts(nr, cols, (r0, cnt) -> {
-                float[] row = new float[cols];  // (cols) one decoded row
-                for (int i = r0; i < r0 + cnt; i++) {
-                    w.rowsToFloat(r + i, 1, row, 0);
-                    for (int j = 0, o = i * cols; j < cols; j++) dst[o + j] = row[j];
+                float[] rows = new float[Math.min(chunk, cnt) * cols];  // (≤ chunk, cols) decoded rows
+                for (int i = r0; i < r0 + cnt; i += chunk) {
+                    int c = Math.min(chunk, r0 + cnt - i);
+                    w.rowsToFloat(r + i, c, rows, 0);
+                    for (int j = 0, o = i * cols, e = c * cols; j < e; j++) dst[o + j] = rows[j];
                 }
             });
         }
