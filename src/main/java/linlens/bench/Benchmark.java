@@ -166,7 +166,7 @@ public final class Benchmark {
         }
         return new Report(ModelInfo.of(model), Files.size(Path.of(model.source())), matrixParameters(),
                 Runtime.getRuntime().availableProcessors(), Blas.threads(), Runtime.version().toString(), peak,
-                ProcessMemory.cpuModel(), ProcessMemory.physicalMemory(), WeightStream.of(model).streaming(), diskRate, out, scan);
+                ProcessMemory.cpuModel(), WeightStream.physicalMemory(), WeightStream.of(model).streaming(), diskRate, out, scan);
     }
 
     /** Entries of the model's weight matrices (embedding, separate head, every layer's projections). */
@@ -238,8 +238,11 @@ public final class Benchmark {
                 case TOPK -> {
                     MatrixFreeSvd.Result[] got = {null};
                     StageResult t = measure("topk_tokens_combined", peak, 0, topkNote(),
-                            () -> got[0] = MatrixFreeSvd.top(system(tr), JacobianOperator.allPositions(system(tr)), opt.topK(),
-                                    opt.oversampling(), opt.powerIterations(), 1, tr.y())).withSweeps(got[0].sweeps());
+                            () -> {
+                                DetachedSystem<float[]> sys = system(tr);
+                                return got[0] = MatrixFreeSvd.top(sys, JacobianOperator.allPositions(sys), opt.topK(),
+                                        opt.oversampling(), opt.powerIterations(), 1, tr.y());
+                            }).withSweeps(got[0].sweeps());
                     yield jacobian != null || (long) n * d * d <= AGREEMENT_MAX_ENTRIES ? t.withNote(t.note() + "; " + agreement(tr, got[0])) : t;
                 }
                 case TOPK_LAST -> {

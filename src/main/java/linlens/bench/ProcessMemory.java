@@ -64,11 +64,6 @@ public final class ProcessMemory {
         return "unknown";
     }
 
-    /** Physical memory, bytes. */
-    public static long physicalMemory() {
-        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
-    }
-
     private static long statusKb(String key) {
         try {
             for (String line : Files.readAllLines(STATUS))

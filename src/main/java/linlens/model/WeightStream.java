@@ -117,7 +117,6 @@ public final class WeightStream {
         private final Function<Transformer.Layer, List<StoredMatrix>> uses;
         /** Per layer index (relative to {@code from}), the read of its bytes once started; null before. */
         private final List<CompletableFuture<Void>> reads = new ArrayList<>();
-        private int current = -1;  // relative index of the layer entered last
 
         private Sweep(int from, int to, Function<Transformer.Layer, List<StoredMatrix>> uses) {
             this.from = from;
@@ -170,13 +169,17 @@ public final class WeightStream {
             WAIT_NANOS.add(System.nanoTime() - t0);
             if (i + 1 < count()) read(i + 1);
             if (i - 2 >= 0) drop(i - 2);
-            current = i;
         }
 
+        /** Waits for layer i's read (a failed read ahead of a layer never entered drops what it read), then unloads it. */
         private void drop(int i) {
             CompletableFuture<Void> r = i < reads.size() ? reads.get(i) : null;
             if (r == null) return;
-            r.join();
+            try {
+                r.join();
+            } catch (RuntimeException e) {
+                // its failure was reported by enter, or the layer was never entered
+            }
             for (MemorySegment s : segments(layerAt(i))) s.unload();
             reads.set(i, null);
         }
@@ -185,17 +188,7 @@ public final class WeightStream {
         @Override
         public void close() {
             if (uses == null) return;
-            for (int i = 0; i < reads.size(); i++) {
-                CompletableFuture<Void> r = reads.get(i);
-                if (r == null) continue;
-                try {
-                    r.join();
-                } catch (RuntimeException e) {
-                    // a failed read ahead of a layer never entered: nothing of it to drop but what was read
-                }
-                for (MemorySegment s : segments(layerAt(i))) s.unload();
-                reads.set(i, null);
-            }
+            for (int i = 0; i < reads.size(); i++) drop(i);
         }
     }
 
@@ -205,7 +198,7 @@ public final class WeightStream {
     }
 
     /** MemTotal of /proc/meminfo, or the JVM's view of physical memory where that file is absent. */
-    static long physicalMemory() {
+    public static long physicalMemory() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/meminfo")))
                 if (line.startsWith("MemTotal:"))
